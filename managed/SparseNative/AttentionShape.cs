@@ -1,0 +1,67 @@
+namespace SparseNative;
+
+/// <summary>
+/// The sizes of one attention problem. Queries are <c>[Batch, QueryHeads, QueryLength, HeadDim]</c>,
+/// keys and values <c>[Batch, KeyValueHeads, KeyLength, HeadDim]</c> (in the chosen <see cref="TensorFormat"/>).
+/// </summary>
+/// <remarks>
+/// Grouped-query attention: <see cref="QueryHeads"/> must be a multiple of <see cref="KeyValueHeads"/>; query head
+/// <c>h</c> reads key/value head <c>h / (QueryHeads / KeyValueHeads)</c> (multi-query attention when there is one
+/// key/value head). <see cref="QueryLength"/> may differ from <see cref="KeyLength"/> (cross attention, decoding
+/// against a key/value cache); with causal masking the alignment is bottom-right.
+/// </remarks>
+/// <param name="Batch">Number of independent sequences.</param>
+/// <param name="QueryHeads">Number of query heads.</param>
+/// <param name="KeyValueHeads">Number of key/value heads (divides <paramref name="QueryHeads"/>).</param>
+/// <param name="QueryLength">Query tokens per sequence.</param>
+/// <param name="KeyLength">Key/value tokens per sequence.</param>
+/// <param name="HeadDim">Features per head.</param>
+public readonly record struct AttentionShape(int Batch, int QueryHeads, int KeyValueHeads, int QueryLength, int KeyLength, int HeadDim)
+{
+    /// <summary>A self-attention shape: one head count for queries and keys, one length.</summary>
+    public static AttentionShape SelfAttention(int batch, int heads, int length, int headDim) =>
+        new(batch, heads, heads, length, length, headDim);
+
+    /// <summary>Query heads that share one key/value head.</summary>
+    public int GroupSize => QueryHeads / KeyValueHeads;
+
+    /// <summary>Elements in the query tensor and in the output tensor.</summary>
+    public long QueryElements => (long)Batch * QueryHeads * QueryLength * HeadDim;
+
+    /// <summary>Elements in the key tensor (and in the value tensor).</summary>
+    public long KeyElements => (long)Batch * KeyValueHeads * KeyLength * HeadDim;
+
+    /// <summary>Elements in the log-sum-exp output, <c>[Batch, QueryHeads, QueryLength]</c>.</summary>
+    public long LogSumExpElements => (long)Batch * QueryHeads * QueryLength;
+
+    /// <summary>Query blocks for a block size: <c>ceil(QueryLength / blockSize)</c>.</summary>
+    public int QueryBlocks(int blockSize) => (QueryLength + blockSize - 1) / blockSize;
+
+    /// <summary>Key blocks for a block size: <c>ceil(KeyLength / blockSize)</c>.</summary>
+    public int KeyBlocks(int blockSize) => (KeyLength + blockSize - 1) / blockSize;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the offending size when the shape is not valid.</summary>
+    /// <param name="paramName">The argument name to report.</param>
+    public void Validate(string paramName = "shape")
+    {
+        Positive(Batch, nameof(Batch));
+        Positive(QueryHeads, nameof(QueryHeads));
+        Positive(KeyValueHeads, nameof(KeyValueHeads));
+        Positive(QueryLength, nameof(QueryLength));
+        Positive(KeyLength, nameof(KeyLength));
+        Positive(HeadDim, nameof(HeadDim));
+        if (QueryHeads % KeyValueHeads != 0)
+            throw new ArgumentException(
+                $"QueryHeads ({QueryHeads}) must be a multiple of KeyValueHeads ({KeyValueHeads}).", paramName);
+        // Element counts index spans, so each tensor must fit in an int-indexed span.
+        if (QueryElements > int.MaxValue || KeyElements > int.MaxValue)
+            throw new ArgumentException(
+                $"Tensors of {Math.Max(QueryElements, KeyElements)} elements exceed the {int.MaxValue} a span can index.", paramName);
+
+        void Positive(int value, string name)
+        {
+            if (value <= 0)
+                throw new ArgumentOutOfRangeException(paramName, value, $"{name} must be positive, got {value}.");
+        }
+    }
+}

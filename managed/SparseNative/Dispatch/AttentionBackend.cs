@@ -1,0 +1,27 @@
+namespace SparseNative;
+
+/// <summary>One implementation of attention the dispatcher can choose.</summary>
+internal abstract class AttentionBackend
+{
+    /// <summary>Which backend this is.</summary>
+    public abstract Backend Kind { get; }
+
+    /// <summary><c>null</c> when the backend can run on this machine, else why not (e.g. "AVX-512 not accelerated on this CPU").</summary>
+    public abstract string? UnavailableReason { get; }
+
+    /// <summary>A short description for <see cref="SparseAttention.Describe"/>: vector width, library path, device name.</summary>
+    public virtual string Details => "";
+
+    /// <summary>
+    /// Whether this backend handles this problem; when not, <paramref name="reason"/> says why (e.g. head dimension not a multiple of 8).
+    /// Only called when the backend is available.
+    /// </summary>
+    public virtual bool Supports(in AttentionProblem problem, out string? reason)
+    {
+        reason = null;
+        return true;
+    }
+
+    /// <summary>Computes the problem. The problem has been validated.</summary>
+    public abstract void Forward(in AttentionProblem problem);
+}

@@ -1,0 +1,90 @@
+namespace SparseNative;
+
+/// <summary>
+/// Every backend this build knows, and the order in which <see cref="Backend.Auto"/> tries them. The order is data:
+/// change <see cref="AutoOrder"/>, not the code that walks it.
+/// </summary>
+internal static class BackendRegistry
+{
+    /// <summary>
+    /// Fastest first, as measured in docs/PERFORMANCE.md: the widest managed SIMD path, then the native C library
+    /// (auto-vectorised, slower than hand-blocked intrinsics), then the float64 reference (always works).
+    /// </summary>
+    internal static readonly Backend[] AutoOrder =
+    [
+        Backend.Cuda, Backend.Avx512, Backend.Avx2, Backend.Neon, Backend.Portable, Backend.NativeCpu, Backend.Reference,
+    ];
+
+    private static readonly Lazy<Dictionary<Backend, AttentionBackend>> s_backends = new(CreateAll);
+
+    private static Dictionary<Backend, AttentionBackend> CreateAll()
+    {
+        var list = new List<AttentionBackend> { new ReferenceBackend() };
+        foreach (var extra in s_factories) list.Add(extra());
+        return list.ToDictionary(b => b.Kind);
+    }
+
+    // Other parts of the library add their backends here (kernels, interop) via ModuleInitializer-free static lists:
+    // keeping construction lazy means a missing native library costs nothing until someone asks.
+    private static readonly List<Func<AttentionBackend>> s_factories = BackendFactories.All();
+
+    /// <summary>The backend object for a kind, or null when this build has none.</summary>
+    public static AttentionBackend? Get(Backend kind) => s_backends.Value.GetValueOrDefault(kind);
+
+    /// <summary>What each backend in <see cref="Backend"/> looks like on this machine.</summary>
+    public static IReadOnlyList<BackendInfo> Describe()
+    {
+        var infos = new List<BackendInfo>();
+        foreach (var kind in Enum.GetValues<Backend>())
+        {
+            if (kind == Backend.Auto) continue;
+            var b = Get(kind);
+            if (b is null)
+                infos.Add(new BackendInfo(kind, false, "not part of this build of SparseNative", ""));
+            else
+            {
+                string? reason = b.UnavailableReason;
+                infos.Add(new BackendInfo(kind, reason is null, reason, b.Details));
+            }
+        }
+        return infos;
+    }
+
+    /// <summary>
+    /// The backend that runs a problem: the one requested (error if it cannot run it, never a silent fallback),
+    /// else the first of <see cref="AutoOrder"/> that is available and supports the problem.
+    /// </summary>
+    public static AttentionBackend Select(Backend requested, in AttentionProblem problem)
+    {
+        if (requested == Backend.Auto && EnvironmentOverride is { } env) requested = env;
+        if (requested != Backend.Auto)
+        {
+            var b = Get(requested) ?? throw new BackendUnavailableException(requested, "not part of this build of SparseNative");
+            if (b.UnavailableReason is { } why) throw new BackendUnavailableException(requested, why);
+            if (!b.Supports(problem, out var reason)) throw new BackendUnavailableException(requested, reason ?? "unsupported problem");
+            return b;
+        }
+        foreach (var kind in AutoOrder)
+        {
+            var b = Get(kind);
+            if (b is null || b.UnavailableReason is not null) continue;
+            if (b.Supports(problem, out _)) return b;
+        }
+        return Get(Backend.Reference)!; // always available, supports everything
+    }
+
+    /// <summary>The backend named by <c>SPARSENATIVE_BACKEND</c> (read each call, so tests and tools can set it), or null.</summary>
+    public static Backend? EnvironmentOverride => ParseOverride(Environment.GetEnvironmentVariable("SPARSENATIVE_BACKEND"));
+
+    /// <summary>Parses a <c>SPARSENATIVE_BACKEND</c> value: null/blank/Auto mean no override; anything else must name a backend.</summary>
+    internal static Backend? ParseOverride(string? value)
+    {
+        {
+            if (string.IsNullOrWhiteSpace(value)) return null;
+            if (Enum.TryParse<Backend>(value.Trim(), ignoreCase: true, out var b) && Enum.IsDefined(b)) return b == Backend.Auto ? null : b;
+            throw new ArgumentException(
+                $"SPARSENATIVE_BACKEND='{value}' is not a backend; use one of {string.Join(", ", Enum.GetNames<Backend>())}.",
+                "SPARSENATIVE_BACKEND");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+namespace SparseNative;
+
+public sealed partial class BlockLayout
+{
+    /// <summary>
+    /// The blocks active in this layout or in <paramref name="other"/>. Both must share block size and block counts; the result has
+    /// <c>lcm(LayoutCount, other.LayoutCount)</c> lists, so every query head sees the union of the two lists it used before.
+    /// </summary>
+    public BlockLayout Union(BlockLayout other) => Combine(other, union: true);
+
+    /// <summary>The blocks active in both layouts (same rules as <see cref="Union"/>).</summary>
+    public BlockLayout Intersect(BlockLayout other) => Combine(other, union: false);
+
+    /// <summary>Union of several layouts (at least one).</summary>
+    public static BlockLayout UnionAll(params BlockLayout[] layouts)
+    {
+        ArgumentNullException.ThrowIfNull(layouts);
+        if (layouts.Length == 0) throw new ArgumentException("At least one layout is needed.", nameof(layouts));
+        var acc = layouts[0];
+        for (int i = 1; i < layouts.Length; i++) acc = acc.Union(layouts[i]);
+        return acc;
+    }
+
+    private BlockLayout Combine(BlockLayout other, bool union)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.BlockSize != BlockSize || other.QueryBlocks != QueryBlocks || other.KeyBlocks != KeyBlocks)
+            throw new InvalidLayoutException(
+                $"Cannot combine a {QueryBlocks}×{KeyBlocks} layout of block {BlockSize} with a {other.QueryBlocks}×{other.KeyBlocks} layout of block {other.BlockSize}.",
+                nameof(other));
+        int lists = Lcm(LayoutCount, other.LayoutCount);
+        return Build(BlockSize, QueryBlocks, KeyBlocks, lists, (l, r, row) =>
+        {
+            var a = Row(l % LayoutCount, r);
+            var b = other.Row(l % other.LayoutCount, r);
+            int i = 0, j = 0;
+            while (i < a.Length && j < b.Length)
+            {
+                if (a[i] == b[j]) { row.Add(a[i]); i++; j++; }
+                else if (a[i] < b[j]) { if (union) row.Add(a[i]); i++; }
+                else { if (union) row.Add(b[j]); j++; }
+            }
+            if (union)
+            {
+                for (; i < a.Length; i++) row.Add(a[i]);
+                for (; j < b.Length; j++) row.Add(b[j]);
+            }
+        });
+    }
+
+    /// <summary>The leading <paramref name="queryBlocks"/> × <paramref name="keyBlocks"/> corner of every list (e.g. an imported layout
+    /// made for a maximum length, applied to a shorter prompt).</summary>
+    public BlockLayout Crop(int queryBlocks, int keyBlocks)
+    {
+        if (queryBlocks <= 0 || queryBlocks > QueryBlocks)
+            throw new ArgumentOutOfRangeException(nameof(queryBlocks), queryBlocks, $"Must be in [1, {QueryBlocks}].");
+        if (keyBlocks <= 0 || keyBlocks > KeyBlocks)
+            throw new ArgumentOutOfRangeException(nameof(keyBlocks), keyBlocks, $"Must be in [1, {KeyBlocks}].");
+        return Build(BlockSize, queryBlocks, keyBlocks, LayoutCount, (l, r, row) =>
+        {
+            foreach (int c in Row(l, r)) if (c < keyBlocks) row.Add(c);
+        });
+    }
+
+    /// <summary>The same layout with one list per query head of <paramref name="heads"/> heads (expanding a shared layout).</summary>
+    public BlockLayout ExpandToHeads(int heads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
+        if (heads % LayoutCount != 0)
+            throw new InvalidLayoutException($"{LayoutCount} list(s) do not divide {heads} heads.", nameof(heads));
+        return Build(BlockSize, QueryBlocks, KeyBlocks, heads, (l, r, row) =>
+        {
+            foreach (int c in Row(l % LayoutCount, r)) row.Add(c);
+        });
+    }
+
+    private static int Lcm(int a, int b)
+    {
+        int x = a, y = b;
+        while (y != 0) (x, y) = (y, x % y);
+        return checked(a / x * b);
+    }
+}

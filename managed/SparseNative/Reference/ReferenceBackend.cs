@@ -1,0 +1,110 @@
+namespace SparseNative;
+
+/// <summary>
+/// The oracle: a direct transcription of docs/SEMANTICS.md with float64 accumulation. Each query row is handled
+/// on its own — two passes over its allowed keys (max, then exp-sum and weighted sum of V) — so there is nothing
+/// clever to get wrong. Rows are spread over threads only to keep tests quick; the arithmetic per row is fixed.
+/// </summary>
+internal sealed unsafe class ReferenceBackend : AttentionBackend
+{
+    public override Backend Kind => Backend.Reference;
+    public override string? UnavailableReason => null;
+    public override string Details => "float64 accumulation, scalar";
+
+    public override void Forward(in AttentionProblem p)
+    {
+        var s = p.Shape;
+        fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        {
+            var job = new Job
+            {
+                Q = q, K = k, V = v, O = o, Lse = p.HasLogSumExp ? lse : null,
+                SegQ = p.HasSegments ? segQ : null, SegK = p.HasSegments ? segK : null,
+                Shape = s, Layout = p.Layout, Scale = p.Scale, Causal = p.Causal, CausalOffset = p.CausalOffset,
+            };
+            job.Format = p.Format;
+            int rows = s.Batch * s.QueryHeads * s.QueryLength;
+            var po = new ParallelOptions { MaxDegreeOfParallelism = p.Threads };
+            Parallel.For(0, rows, po, job.Row);
+        }
+    }
+
+    private sealed class Job
+    {
+        public float* Q, K, V, O, Lse;
+        public int* SegQ, SegK;
+        public AttentionShape Shape;
+        public BlockLayout Layout = null!;
+        public float Scale;
+        public bool Causal;
+        public int CausalOffset;
+        public TensorFormat Format;
+
+        private long Index(int b, int h, int heads, int length, int t) => Format == TensorFormat.Bhsd
+            ? (((long)b * heads + h) * length + t) * Shape.HeadDim
+            : (((long)b * length + t) * heads + h) * Shape.HeadDim;
+
+        public void Row(int flat)
+        {
+            var s = Shape;
+            int d = s.HeadDim, bs = Layout.BlockSize;
+            int i = flat % s.QueryLength;
+            int h = flat / s.QueryLength % s.QueryHeads;
+            int b = flat / s.QueryLength / s.QueryHeads;
+            int kvh = h / s.GroupSize;
+            float* qi = Q + Index(b, h, s.QueryHeads, s.QueryLength, i);
+            float* oi = O + Index(b, h, s.QueryHeads, s.QueryLength, i);
+            var keyBlocks = Layout.Row(Layout.ListForHead(h), i / bs);
+
+            // Pass 1: the largest allowed score, so that exp never overflows.
+            double max = double.NegativeInfinity;
+            foreach (int kb in keyBlocks)
+            {
+                int end = Math.Min((kb + 1) * bs, s.KeyLength);
+                for (int j = kb * bs; j < end; j++)
+                    if (Allowed(b, i, j)) max = Math.Max(max, Score(qi, KeyRow(b, kvh, j), d));
+            }
+
+            var acc = new double[d];
+            double sum = 0;
+            if (!double.IsNegativeInfinity(max))
+            {
+                // Pass 2: weights relative to the max, their sum, and the weighted sum of values.
+                foreach (int kb in keyBlocks)
+                {
+                    int end = Math.Min((kb + 1) * bs, s.KeyLength);
+                    for (int j = kb * bs; j < end; j++)
+                    {
+                        if (!Allowed(b, i, j)) continue;
+                        double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
+                        sum += w;
+                        float* vj = V + Index(b, kvh, s.KeyValueHeads, s.KeyLength, j);
+                        for (int c = 0; c < d; c++) acc[c] += w * vj[c];
+                    }
+                }
+            }
+            // A row with no allowed key: zeros and log-sum-exp −∞, never NaN.
+            for (int c = 0; c < d; c++) oi[c] = sum > 0 ? (float)(acc[c] / sum) : 0f;
+            if (Lse != null)
+                Lse[((long)b * s.QueryHeads + h) * s.QueryLength + i] =
+                    sum > 0 ? (float)(max + Math.Log(sum)) : float.NegativeInfinity;
+        }
+
+        private float* KeyRow(int b, int kvh, int j) => K + Index(b, kvh, Shape.KeyValueHeads, Shape.KeyLength, j);
+
+        private bool Allowed(int b, int i, int j)
+        {
+            if (Causal && j > i + CausalOffset) return false;
+            if (SegQ != null && SegQ[(long)b * Shape.QueryLength + i] != SegK[(long)b * Shape.KeyLength + j]) return false;
+            return true;
+        }
+
+        private double Score(float* qi, float* kj, int d)
+        {
+            double dot = 0;
+            for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
+            return dot * Scale;
+        }
+    }
+}

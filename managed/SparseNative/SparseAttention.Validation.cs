@@ -1,0 +1,78 @@
+using System.Numerics.Tensors;
+
+namespace SparseNative;
+
+public static partial class SparseAttention
+{
+    private static AttentionProblem CreateProblem(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        Span<float> o, Span<float> lse, AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    {
+        shape.Validate(nameof(shape));
+        ArgumentNullException.ThrowIfNull(layout);
+        layout.ValidateFor(shape, nameof(layout));
+        if (!Enum.IsDefined(options.Format))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Format, $"Format {(int)options.Format} is not a TensorFormat.");
+
+        Length(q.Length, shape.QueryElements, "query", "Batch·QueryHeads·QueryLength·HeadDim");
+        Length(k.Length, shape.KeyElements, "key", "Batch·KeyValueHeads·KeyLength·HeadDim");
+        Length(v.Length, shape.KeyElements, "value", "Batch·KeyValueHeads·KeyLength·HeadDim");
+        Length(o.Length, shape.QueryElements, "output", "Batch·QueryHeads·QueryLength·HeadDim");
+        if (!lse.IsEmpty) Length(lse.Length, shape.LogSumExpElements, "logSumExp", "Batch·QueryHeads·QueryLength");
+
+        // An output that overlaps an input would be read after it is written: a silent wrong answer.
+        if (o.Overlaps(q) || o.Overlaps(k) || o.Overlaps(v))
+            throw new ArgumentException("output overlaps query, key or value; it must be a separate buffer.", "output");
+        if (!lse.IsEmpty && (lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(o)))
+            throw new ArgumentException("logSumExp overlaps another tensor; it must be a separate buffer.", "logSumExp");
+
+        float scale = options.ResolveScale(shape.HeadDim);
+        if (!float.IsFinite(scale))
+            throw new ArgumentOutOfRangeException(nameof(options.Scale), scale, $"Scale must be finite, got {scale}.");
+
+        var segQ = options.QuerySegmentIds.Span;
+        var segK = options.KeySegmentIds.Span;
+        if (segQ.IsEmpty != segK.IsEmpty)
+            throw new ArgumentException("QuerySegmentIds and KeySegmentIds must be given together.",
+                segQ.IsEmpty ? nameof(options.QuerySegmentIds) : nameof(options.KeySegmentIds));
+        if (!segQ.IsEmpty)
+        {
+            Length(segQ.Length, (long)shape.Batch * shape.QueryLength, nameof(options.QuerySegmentIds), "Batch·QueryLength");
+            Length(segK.Length, (long)shape.Batch * shape.KeyLength, nameof(options.KeySegmentIds), "Batch·KeyLength");
+        }
+
+        int threads = ResolveThreads(options.MaxThreads);
+        if (options.CheckFinite)
+        {
+            Finite(q, "query", shape.HeadDim);
+            Finite(k, "key", shape.HeadDim);
+            Finite(v, "value", shape.HeadDim);
+        }
+        return new AttentionProblem(q, k, v, o, lse, shape, layout, scale, options.Causal, options.Format, segQ, segK, threads);
+    }
+
+    private static void Length(int actual, long expected, string name, string formula)
+    {
+        if (actual != expected)
+            throw new ArgumentException($"{name} has {actual} elements; the shape needs {formula} = {expected}.", name);
+    }
+
+    private static void Finite(ReadOnlySpan<float> x, string name, int headDim)
+    {
+        // x·0 is 0 for finite x and NaN for NaN or ±∞, so one vectorised dot product finds any non-finite value.
+        // A chunk whose finite values overflow the sum is rescanned element by element, so the check has no false alarm.
+        const int chunk = 1 << 14;
+        for (int start = 0; start < x.Length; start += chunk)
+        {
+            var part = x.Slice(start, Math.Min(chunk, x.Length - start));
+            if (float.IsFinite(TensorPrimitives.Sum(part) * 0f)) continue;
+            for (int i = 0; i < part.Length; i++)
+                if (!float.IsFinite(part[i]))
+                {
+                    long at = start + i;
+                    throw new ArgumentException(
+                        $"{name}[{at}] (token row {at / headDim}, feature {at % headDim}) is {part[i]}; inputs must be finite " +
+                        "(set AttentionOptions.CheckFinite = false to skip this check).", name);
+                }
+        }
+    }
+}

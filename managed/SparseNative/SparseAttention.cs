@@ -1,0 +1,77 @@
+using System.Text;
+
+namespace SparseNative;
+
+/// <summary>
+/// Fused block-sparse attention: <c>O = softmax(scale · QKᵀ + mask) · V</c> over the key blocks a <see cref="BlockLayout"/>
+/// selects, computed with an online softmax so the score matrix is never stored. See docs/SEMANTICS.md for the exact rules.
+/// </summary>
+public static partial class SparseAttention
+{
+    /// <summary>
+    /// Computes attention for every batch, query head and query token.
+    /// </summary>
+    /// <param name="query">Q, <c>[Batch, QueryHeads, QueryLength, HeadDim]</c> (or BSHD, see <see cref="AttentionOptions.Format"/>).</param>
+    /// <param name="key">K, <c>[Batch, KeyValueHeads, KeyLength, HeadDim]</c>.</param>
+    /// <param name="value">V, same shape as K.</param>
+    /// <param name="output">O, same shape as Q; must not overlap the inputs.</param>
+    /// <param name="shape">The sizes.</param>
+    /// <param name="layout">Which key blocks each query block attends to; must cover the shape exactly.</param>
+    /// <param name="options">Scale, causal mask, backend, threads, format, segment ids; <c>null</c> for the defaults.</param>
+    /// <param name="logSumExp">Optional <c>[Batch, QueryHeads, QueryLength]</c> output: the natural log of each row's softmax
+    /// denominator (−∞ for a row with no allowed key). Pass it to <see cref="MergeStates"/> to combine partial results.</param>
+    /// <returns>The backend that ran.</returns>
+    /// <exception cref="ArgumentException">A length, shape, layout, scale, segment vector or input value is invalid; the message names it.</exception>
+    /// <exception cref="BackendUnavailableException">The requested backend cannot run here or cannot run this problem.</exception>
+    public static Backend Forward(ReadOnlySpan<float> query, ReadOnlySpan<float> key, ReadOnlySpan<float> value,
+        Span<float> output, AttentionShape shape, BlockLayout layout, AttentionOptions? options = null,
+        Span<float> logSumExp = default)
+    {
+        var problem = CreateProblem(query, key, value, output, logSumExp, shape, layout, options ?? AttentionOptions.Default);
+        var backend = BackendRegistry.Select((options ?? AttentionOptions.Default).Backend, problem);
+        backend.Forward(problem);
+        return backend.Kind;
+    }
+
+    /// <summary>The backend <see cref="Forward"/> would use for this problem (same rules, no computation).</summary>
+    public static Backend SelectBackend(AttentionShape shape, BlockLayout layout, AttentionOptions? options = null)
+    {
+        options ??= AttentionOptions.Default;
+        shape.Validate(nameof(shape));
+        ArgumentNullException.ThrowIfNull(layout);
+        layout.ValidateFor(shape, nameof(layout));
+        // Backends decide from the sizes alone; empty spans stand in for the data.
+        var problem = new AttentionProblem(default, default, default, default, default, shape, layout,
+            options.ResolveScale(shape.HeadDim), options.Causal, options.Format, default, default, ResolveThreads(options.MaxThreads));
+        return BackendRegistry.Select(options.Backend, problem).Kind;
+    }
+
+    /// <summary>Every backend with its availability on this machine and, when unavailable, the reason.</summary>
+    public static IReadOnlyList<BackendInfo> Backends => BackendRegistry.Describe();
+
+    /// <summary>
+    /// A multi-line report for logs and bug reports: runtime, CPU vector support, each backend's availability, the
+    /// <c>Auto</c> order, and the effect of <c>SPARSENATIVE_BACKEND</c>.
+    /// </summary>
+    public static string Describe()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"SparseNative {typeof(SparseAttention).Assembly.GetName().Version} on {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, " +
+                      $"{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical cores");
+        sb.AppendLine($"Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
+                      $"Vector256: {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}, Vector128: {System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated}");
+        sb.AppendLine("Backends:");
+        foreach (var info in Backends) sb.AppendLine($"  {info}");
+        sb.AppendLine($"Auto tries, in order: {string.Join(" > ", BackendRegistry.AutoOrder)} (first available that supports the problem).");
+        string? env = Environment.GetEnvironmentVariable("SPARSENATIVE_BACKEND");
+        sb.AppendLine(string.IsNullOrWhiteSpace(env) ? "SPARSENATIVE_BACKEND: not set" : $"SPARSENATIVE_BACKEND={env}: Auto is replaced by this backend.");
+        return sb.ToString();
+    }
+
+    internal static int ResolveThreads(int maxThreads)
+    {
+        if (maxThreads < 0)
+            throw new ArgumentOutOfRangeException(nameof(AttentionOptions.MaxThreads), maxThreads, "MaxThreads must be 0 (all cores) or positive.");
+        return maxThreads == 0 ? Environment.ProcessorCount : Math.Min(maxThreads, Environment.ProcessorCount * 4);
+    }
+}
