@@ -1,0 +1,80 @@
+using SparseNative.Cli.Compute;
+using SparseNative.Cli.Patterns;
+
+namespace SparseNative.Cli.Bench;
+
+/// <summary>What to measure.</summary>
+internal sealed record BenchPlan(int[] SequenceLengths, LayoutChoice Layouts, Backend[] Backends, int Batch, int Heads, int HeadDim,
+    AttentionOptions Options, int Warmup, int Runs, int Seed);
+
+/// <summary>
+/// Runs every (sequence length, pattern, backend) of a plan plus dense attention on the same data and backend. Inputs, output
+/// and log-sum-exp buffers are allocated once per sequence length and reused, so no timed call touches fresh pages.
+/// </summary>
+internal static class BenchRunner
+{
+    /// <summary>Steps the progress display counts: one per measurement.</summary>
+    public static int Steps(BenchPlan p) => p.SequenceLengths.Length * (p.Layouts.Patterns.Length + 1) * p.Backends.Length;
+
+    /// <summary>
+    /// Runs the plan, appending to <paramref name="results"/> as it goes (so a cancelled run keeps what completed);
+    /// <paramref name="step"/> is told what is about to run. Stops between runs on cancellation.
+    /// </summary>
+    public static void Run(BenchPlan p, List<BenchResult> results, Action<string> step, CancellationToken cancel)
+    {
+        foreach (int n in p.SequenceLengths)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var shape = AttentionShape.SelfAttention(p.Batch, p.Heads, n, p.HeadDim);
+            var data = TensorSet.Random(shape, TensorFormat.Bhsd, p.Seed);
+            var o = new float[shape.QueryElements];
+            var lse = new float[shape.LogSumExpElements];
+            var inputs = new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd);
+            var dense = p.Options.Causal ? BlockPatterns.Causal(n, p.Layouts.BlockSize) : BlockPatterns.Dense(n, p.Layouts.BlockSize);
+            var layouts = new List<(string Name, BlockLayout Layout)> { ("dense", dense) };
+            for (int i = 0; i < p.Layouts.Patterns.Length; i++)
+                layouts.Add((p.Layouts.Label(i), p.Layouts.Build(i, n, n, p.Heads, inputs, out _)));
+
+            foreach (var backend in p.Backends)
+            {
+                double? denseMs = null;
+                foreach (var (name, layout) in layouts)
+                {
+                    step($"{n} tokens, {name}, {backend}");
+                    var options = p.Options with { Backend = backend };
+                    double flops = AttentionCost.Flops(shape, layout, options.Causal);
+                    string? skipped = WhyNot(shape, layout, options);
+                    if (skipped is not null)
+                    {
+                        results.Add(new BenchResult(n, name, backend.ToString(), layout.Density, flops, [], double.NaN, double.NaN, null, skipped));
+                        continue;
+                    }
+                    var times = Timing.Measure(() => SparseAttention.Forward(data.Query, data.Key, data.Value, o, shape, layout, options, lse),
+                        p.Warmup, p.Runs, cancel);
+                    double median = Timing.Median(times);
+                    if (name == "dense") denseMs = median;
+                    results.Add(new BenchResult(n, name, backend.ToString(), layout.Density, flops, times, median, flops / (median * 1e6),
+                        denseMs is { } d ? d / median : null, null));
+                }
+            }
+        }
+    }
+
+    /// <summary>Backends to measure: the ones given, else every available one except the float64 reference (an oracle, not a contender) unless it is all there is.</summary>
+    public static Backend[] DefaultBackends()
+    {
+        var available = SparseAttention.Backends.Where(b => b.IsAvailable).Select(b => b.Backend).ToArray();
+        var fast = available.Where(b => b != Backend.Reference).ToArray();
+        return fast.Length > 0 ? fast : available;
+    }
+
+    private static string? WhyNot(AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    {
+        try
+        {
+            SparseAttention.SelectBackend(shape, layout, options);
+            return null;
+        }
+        catch (BackendUnavailableException e) { return e.Message; }
+    }
+}

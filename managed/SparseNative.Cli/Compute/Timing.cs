@@ -1,0 +1,33 @@
+using System.Diagnostics;
+
+namespace SparseNative.Cli.Compute;
+
+/// <summary>Warm-up then timed runs; the median is reported because a shared machine makes single runs noisy.</summary>
+internal static class Timing
+{
+    /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times untimed, then <paramref name="runs"/> times timed; checks for cancellation between runs.</summary>
+    public static double[] Measure(Action action, int warmup, int runs, CancellationToken cancel)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            action();
+        }
+        var ms = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        return ms;
+    }
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0) return double.NaN;
+        var s = values.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+    }
+}
