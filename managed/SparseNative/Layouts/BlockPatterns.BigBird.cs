@@ -11,12 +11,17 @@ public static partial class BlockPatterns
     /// <item><b>sliding</b>: <c>|r − c| ≤ w</c>;</item>
     /// <item><b>global</b>: <c>r &lt; g</c> or <c>c &lt; g</c>;</item>
     /// <item><b>random</b>: c is one of the <c>min(numRandomBlocks, n)</c> distinct random picks of row r among the candidates
-    /// <c>[0, n)</c>, <c>n = nb</c> (bidirectional) or <c>n = r + 1</c> (unidirectional), drawn by the <see cref="RandomBlockPicker"/>
-    /// rule from (<paramref name="seed"/>, h, r) — documented in docs/PATTERNS.md, the same on every runtime;</item>
+    /// <c>[0, n)</c>, <c>n = nb</c> (bidirectional) or <c>n = r + 1</c> (unidirectional), drawn from (<paramref name="seed"/>, h, r)
+    /// by SparseNative's own SplitMix64 rule (docs/PATTERNS.md, "Random blocks"), the same on every runtime and machine;</item>
     /// </list>
     /// and, if <paramref name="unidirectional"/>, also <c>c ≤ r</c> (DeepSpeed applies <c>tril</c> to the whole layout).
     /// </summary>
     /// <remarks>
+    /// <para>The random rule (also used by <see cref="Variable"/>): row r of list h runs SplitMix64 from state
+    /// <c>s = M(M(M(seed) ^ h) ^ r)</c> (seed as uint32, all values uint64, <c>M</c> = SplitMix64's output mix), each draw being
+    /// <c>s += 0x9E3779B97F4A7C15; M(s)</c>; a value below m is <c>floor(draw · m / 2⁶⁴)</c>; the k distinct picks come from
+    /// Floyd's algorithm (for j = n − k … n − 1: draw t below j + 1, take t unless taken, else j). No System.Random, so the
+    /// layout is the same on every .NET version.</para>
     /// <para>Random picks follow DeepSpeed's rule: they are drawn over the whole candidate row, so a pick may land on a sliding
     /// or global block and a row can gain fewer than <paramref name="numRandomBlocks"/> extra blocks.</para>
     /// <para>Differences from DeepSpeed: where a row has fewer than <paramref name="numRandomBlocks"/> candidates it takes them all

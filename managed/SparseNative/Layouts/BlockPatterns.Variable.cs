@@ -13,8 +13,8 @@ public static partial class BlockPatterns
     /// without end indices; ranges starting at or after <c>nb</c> are ignored;</item>
     /// <item><b>horizontal global</b> (only with <paramref name="horizontalGlobalAttention"/>): r lies in a global range (any c);</item>
     /// <item><b>random</b>: c is one of the <c>min(numRandomBlocks, n)</c> distinct random picks of row r among the candidates
-    /// <c>[0, n)</c>, <c>n = nb</c> (bidirectional) or <c>n = r + 1</c> (unidirectional), drawn by the <see cref="RandomBlockPicker"/>
-    /// rule from (<paramref name="seed"/>, h, r) — documented in docs/PATTERNS.md and the same on every runtime.</item>
+    /// <c>[0, n)</c>, <c>n = nb</c> (bidirectional) or <c>n = r + 1</c> (unidirectional), drawn from (<paramref name="seed"/>, h, r)
+    /// by SparseNative's own SplitMix64 rule (docs/PATTERNS.md, "Random blocks"), the same on every runtime and machine.</item>
     /// </list>
     /// </summary>
     /// <remarks>
