@@ -17,7 +17,7 @@ internal sealed class LayoutOptions
         Arity = new ArgumentArity(2, 2),
         AllowMultipleArgumentsPerToken = true,
     };
-    private readonly Option<int?> _window = new("--window") { Description = "local: window in blocks (3)." };
+    private readonly Option<int?> _window = new("--window") { Description = "local: blocks on each side of the diagonal (1)." };
     private readonly Option<int?> _local = new("--local") { Description = "strided: causal local band in blocks (4)." };
     private readonly Option<int?> _stride = new("--stride") { Description = "strided: vertical stride in blocks (8)." };
     private readonly Option<int?> _layouts = new("--layouts") { Description = "strided, phi3: distinct layouts (ONNX Runtime num_layout) (1)." };
