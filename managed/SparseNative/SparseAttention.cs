@@ -27,8 +27,12 @@ public static partial class SparseAttention
         Span<float> output, AttentionShape shape, BlockLayout layout, AttentionOptions? options = null,
         Span<float> logSumExp = default)
     {
-        var problem = CreateProblem(query, key, value, output, logSumExp, shape, layout, options ?? AttentionOptions.Default);
-        var backend = BackendRegistry.Select((options ?? AttentionOptions.Default).Backend, problem);
+        options ??= AttentionOptions.Default;
+        var problem = CreateProblem(query, key, value, output, logSumExp, shape, layout, options);
+        if (AutoTune && options.Backend == Backend.Auto && BackendRegistry.EnvironmentOverride is null)
+            return BackendTuner.RunTuned(problem);
+        var backend = BackendRegistry.Select(options.Backend, problem);
+        if (Log is not null) Trace($"{shape} block {layout.BlockSize} density {layout.Density:P1}: {backend.Kind} (requested {options.Backend})");
         backend.Forward(problem);
         return backend.Kind;
     }

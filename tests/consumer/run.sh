@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The package consumer test: a fresh console project, outside the solution, restores the just-packed SparseNative
+# package from a local folder feed and runs attention through Auto and through the native C backend, checking the
+# result against a float64 computation of its own. Usage: tests/consumer/run.sh <folder with the .nupkg files>
+set -euo pipefail
+feed=$(readlink -f "$1")
+here=$(dirname "$(readlink -f "$0")")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+version=$(ls "$feed"/SparseNative.[0-9]*.nupkg | grep -v symbols | head -n 1 | sed -E 's/.*SparseNative\.([0-9][^/]*)\.nupkg/\1/')
+cp "$here/Program.cs" "$work/"
+cat > "$work/Consumer.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>enable</Nullable>
+    <ImplicitUsings>enable</ImplicitUsings>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="SparseNative" Version="$version" />
+  </ItemGroup>
+</Project>
+XML
+cat > "$work/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="sparsenative-local" value="$feed" />
+  </packageSources>
+</configuration>
+XML
+# A private package folder: the NuGet cache would otherwise serve an older build of the same version.
+cd "$work"
+dotnet run -c Release -p:RestorePackagesPath="$work/packages" --property:NuGetAudit=false
