@@ -135,7 +135,7 @@ function Invoke-Tests {
 switch ($Verb) {
   'build' { Build-Native; Build-Managed }
   'test' { Invoke-Tests }
-  'demo' { Build-Native; Build-Managed; Invoke-Checked dotnet (@("managed/SparseNative.Cli/bin/$Config/net10.0/sparsenative.dll", 'demo') + $Rest) }
+  'demo' { Build-Native; Build-Managed; Invoke-Checked dotnet (@("managed/SparseNative.Cli/bin/$Config/net10.0/SparseNative.Cli.dll", 'demo') + $Rest) }
   'bench' { Build-Native; Build-Managed; Invoke-Checked dotnet (@('run', '-c', $Config, '--no-build', '--project', 'bench/SparseNative.Bench', '--', 'quick') + $Rest) }
   'pack' { Build-Native; Build-Managed; Invoke-Pack }
   'clean' { Remove-Item -Recurse -Force build, artifacts -ErrorAction SilentlyContinue; dotnet clean SparseNative.sln -nologo -v q | Out-Null }

@@ -139,7 +139,7 @@ verb=${1:-test}; [ $# -gt 0 ] && shift
 case "$verb" in
   build) build_native; build_managed ;;
   test) run_tests ;;
-  demo) build_native; build_managed; dotnet "managed/SparseNative.Cli/bin/$CONFIG/net10.0/sparsenative.dll" demo "$@" ;;
+  demo) build_native; build_managed; dotnet "managed/SparseNative.Cli/bin/$CONFIG/net10.0/SparseNative.Cli.dll" demo "$@" ;;
   bench) build_native; build_managed; dotnet run -c "$CONFIG" --no-build --project bench/SparseNative.Bench -- quick "$@" ;;
   pack) build_native; build_managed; pack_all ;;
   clean) rm -rf build artifacts; dotnet clean SparseNative.sln -nologo -v q >/dev/null || true ;;
