@@ -20,21 +20,23 @@ internal static class DemoCommand
         var headDim = new Option<int>("--head-dim", "-d") { Description = "Head dimension.", DefaultValueFactory = _ => 64 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random inputs.", DefaultValueFactory = _ => 0 };
         var checkBlocks = new Option<int>("--check-blocks") { Description = "Query blocks checked against the reference.", DefaultValueFactory = _ => 8 };
-        var denseBudget = new Option<double>("--dense-budget") { Description = "Seconds dense attention may take in full; beyond, it is timed on leading query blocks and scaled (said so in the output).", DefaultValueFactory = _ => 60 };
+        var budget = new Option<double>("--time-budget") { Description = "Seconds each timing (sparse, dense) may take: slow backends get fewer runs, and dense attention beyond it is timed on leading query blocks and scaled (the output says so).", DefaultValueFactory = _ => 20 };
         var tolerance = new Option<double>("--tolerance") { Description = "Exit 3 when the relative error exceeds this.", DefaultValueFactory = _ => 1e-4 };
         var problem = new ProblemOptions();
         var layoutOptions = new LayoutOptions();
         var command = new Command("demo", "16k-token BigBird attention vs dense attention on the same data: backend, time, density, speedup, error.")
         {
-            pattern, seq, heads, headDim, seed, checkBlocks, denseBudget, tolerance,
+            pattern, seq, heads, headDim, seed, checkBlocks, budget, tolerance,
         };
-        problem.AddTo(command);
+        problem.AddTo(command, warmup: false);
         layoutOptions.AddTo(command);
         command.SetAction(r =>
         {
             var console = ctx.Console_;
             var options = problem.Read(r, TensorFormat.Bhsd);
-            var (warmup, runs) = problem.ReadTiming(r);
+            var (_, runs) = problem.ReadTiming(r);
+            double seconds = r.GetValue(budget);
+            if (!(seconds > 0)) throw new ArgumentOutOfRangeException("--time-budget", seconds, "--time-budget must be positive.");
             string? name = r.GetValue(pattern);
             var choice = layoutOptions.Read(r, name is null && !layoutOptions.HasFile(r) ? ["bigbird"] : name is null ? [] : [name]);
             var shape = AttentionShape.SelfAttention(1, LayoutCommand.Positive(r.GetValue(heads), "--heads"),
@@ -50,14 +52,14 @@ internal static class DemoCommand
                 $"{choice.Label().EscapeMarkup()} layout (block {layout.BlockSize}){(options.Causal ? ", causal" : "")}");
             if (note is not null) console.MarkupLine($"[yellow]Note:[/] {note.EscapeMarkup()}");
             Backend ran = Backend.Auto;
-            var times = Timing.Measure(() => ran = SparseAttention.Forward(data.Query, data.Key, data.Value, o, shape, layout, options, lse), warmup, runs, ctx.Cancellation);
+            var times = Timing.MeasureWithin(() => ran = SparseAttention.Forward(data.Query, data.Key, data.Value, o, shape, layout, options, lse), runs, seconds, ctx.Cancellation);
             double sparseMs = Timing.Median(times);
             double sparseFlops = AttentionCost.Flops(shape, layout, options.Causal);
             console.MarkupLine($"Backend (Auto): [bold]{ran}[/]{(options.Backend != Backend.Auto ? " (requested)" : "")}");
             console.MarkupLine($"Layout density: {layout.Density:P2} of blocks ({sparseFlops / (4.0 * shape.HeadDim * AttentionCost.DensePairs(shape, options.Causal)):P2} of dense flops)");
-            console.MarkupLine($"Sparse time:    {sparseMs:F1} ms (median of {runs}), {sparseFlops / (sparseMs * 1e6):F1} GFLOP/s");
+            console.MarkupLine($"Sparse time:    {sparseMs:F1} ms (median of {times.Length} after a warm-up call), {sparseFlops / (sparseMs * 1e6):F1} GFLOP/s");
 
-            var dense = DenseTiming.Measure(data, options with { Backend = ran }, sparseMs, sparseFlops, r.GetValue(denseBudget), warmup, runs, ctx.Cancellation);
+            var dense = DenseTiming.Measure(data, options with { Backend = ran }, sparseMs, sparseFlops, seconds, runs, ctx.Cancellation);
             console.MarkupLine($"Dense time:     {dense.Milliseconds:F1} ms on {ran}, same data{(dense.Extrapolated ? $" [yellow](timed on {dense.QueryBlocksTimed} of {dense.QueryBlocks} query blocks and scaled: dense work is the same for every query block)[/]" : "")}");
             console.MarkupLine($"Speedup:        [bold]{dense.Milliseconds / sparseMs:F1}×[/] vs dense attention");
 

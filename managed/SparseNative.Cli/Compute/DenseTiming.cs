@@ -16,13 +16,14 @@ internal sealed record DenseResult(double Milliseconds, bool Extrapolated, int Q
 internal static class DenseTiming
 {
     public static DenseResult Measure(TensorSet data, AttentionOptions options, double sparseMs, double sparseFlops, double budgetSeconds,
-        int warmup, int runs, CancellationToken cancel)
+        int runs, CancellationToken cancel)
     {
         var s = data.Shape;
         int bs = 64, qb = s.QueryBlocks(bs);
         double denseFlops = 4.0 * s.HeadDim * AttentionCost.DensePairs(s, options.Causal);
         // Predict from the sparse run's rate on the same backend (dense usually runs at a higher rate, so this is pessimistic).
-        double predictedSeconds = sparseMs / 1e3 * denseFlops / Math.Max(sparseFlops, 1) * (warmup + runs);
+        // A warm-up call and at least one timed call must fit the budget.
+        double predictedSeconds = 2 * sparseMs / 1e3 * denseFlops / Math.Max(sparseFlops, 1);
         int timedBlocks = qb;
         if (!options.Causal && predictedSeconds > budgetSeconds)
             timedBlocks = Math.Clamp((int)(qb * budgetSeconds / predictedSeconds), 1, qb);
@@ -30,7 +31,7 @@ internal static class DenseTiming
         {
             var layout = options.Causal ? BlockPatterns.Causal(s.QueryLength, bs) : BlockPatterns.Dense(s.QueryLength, bs);
             var o = new float[s.QueryElements];
-            var t = Timing.Measure(() => SparseAttention.Forward(data.Query, data.Key, data.Value, o, s, layout, options), warmup, runs, cancel);
+            var t = Timing.MeasureWithin(() => SparseAttention.Forward(data.Query, data.Key, data.Value, o, s, layout, options), runs, budgetSeconds, cancel);
             return new DenseResult(Timing.Median(t), false, qb, qb);
         }
         // The leading timedBlocks query blocks of every head, against all keys.
@@ -42,8 +43,8 @@ internal static class DenseTiming
                 Array.Copy(data.Query, data.RowIndex(b, h, 0, s.QueryHeads, s.QueryLength), q, ((long)b * s.QueryHeads + h) * lq * s.HeadDim, (long)lq * s.HeadDim);
         var subLayout = BlockPatterns.Dense(lq, bs, s.KeyLength);
         var so = new float[sub.QueryElements];
-        var times = Timing.Measure(() => SparseAttention.Forward(q, data.Key, data.Value, so, sub, subLayout, options with { Format = TensorFormat.Bhsd }),
-            Math.Min(warmup, 1), runs, cancel);
+        var times = Timing.MeasureWithin(() => SparseAttention.Forward(q, data.Key, data.Value, so, sub, subLayout, options with { Format = TensorFormat.Bhsd }),
+            runs, budgetSeconds, cancel);
         return new DenseResult(Timing.Median(times) * qb / timedBlocks, true, timedBlocks, qb);
     }
 }

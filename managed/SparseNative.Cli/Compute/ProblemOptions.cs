@@ -17,9 +17,11 @@ internal sealed class ProblemOptions
     public Option<int> Runs { get; } = new("--runs") { Description = "Timed runs; the median is reported.", DefaultValueFactory = _ => 3 };
     public Option<int> Warmup { get; } = new("--warmup") { Description = "Untimed runs first (the first call pays for fresh memory pages).", DefaultValueFactory = _ => 1 };
 
-    public void AddTo(Command command)
+    /// <summary>Adds the options; <paramref name="warmup"/> false for commands that always do one untimed call themselves.</summary>
+    public void AddTo(Command command, bool warmup = true)
     {
-        foreach (var o in new Option[] { Backend, Threads, Causal, Scale, Runs, Warmup }) command.Options.Add(o);
+        foreach (var o in new Option[] { Backend, Threads, Causal, Scale, Runs }) command.Options.Add(o);
+        if (warmup) command.Options.Add(Warmup);
     }
 
     public static Backend ParseBackend(string text) =>

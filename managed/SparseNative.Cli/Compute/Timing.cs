@@ -24,6 +24,20 @@ internal static class Timing
         return ms;
     }
 
+    /// <summary>
+    /// Like <see cref="Measure"/>, but when one call is slow (a slow backend on a long sequence) it does fewer timed runs so
+    /// that they fit in <paramref name="budgetSeconds"/>, at least one. The first call is always untimed.
+    /// </summary>
+    public static double[] MeasureWithin(Action action, int runs, double budgetSeconds, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        long t0 = Stopwatch.GetTimestamp();
+        action();
+        double first = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        int fit = first > 0 ? (int)Math.Min(runs, Math.Floor(budgetSeconds / first)) : runs;
+        return Measure(action, 0, Math.Max(1, fit), cancel);
+    }
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) return double.NaN;

@@ -10,7 +10,7 @@ internal static class LayoutPicture
     public static readonly Rgb Background = new(255, 255, 255);
     public static readonly Rgb Empty = new(242, 244, 248);
     public static readonly Rgb Active = new(24, 62, 140);
-    public static readonly Rgb Frame = new(150, 150, 160);
+    public static readonly Rgb Frame = new(190, 190, 200);
     private const int Gap = 12, PanelsPerRow = 4;
 
     /// <summary>How one panel is scaled.</summary>
@@ -61,7 +61,7 @@ internal static class LayoutPicture
         (Gap + panel % PanelsPerRow * (panelWidth + 2 + Gap) + 1, Gap + panel / PanelsPerRow * (panelHeight + 2 + Gap) + 1);
 
     /// <summary>The colour of a cell of this density: empty cells are light grey; any active block tints the cell visibly.</summary>
-    public static Rgb Shade(float density) => density <= 0 ? Empty : Rgb.Lerp(Empty, Active, 0.25 + 0.75 * density);
+    public static Rgb Shade(float density) => density <= 0 ? Empty : Rgb.Lerp(Empty, Active, 0.4 + 0.6 * density);
 
     private static void DrawPanel(RgbImage image, DensityGrid grid, int x0, int y0, int px)
     {
