@@ -50,7 +50,8 @@ internal static class BenchCommand
             bool asJson = r.GetValue(json);
             try
             {
-                if (asJson) BenchRunner.Run(plan, results, _ => { }, ctx.Cancellation);
+                // Live progress only on a terminal: piped output (logs, CI) gets the table alone, not progress snapshots.
+                if (asJson || !ctx.IsTerminal) BenchRunner.Run(plan, results, _ => { }, ctx.Cancellation);
                 else
                     ctx.Console_.Progress()
                         .AutoClear(true)
@@ -81,7 +82,7 @@ internal static class BenchCommand
             else PrintTable(ctx.Console_, report);
             if (r.GetValue(plot) is { } path && results.Count > 0)
             {
-                BenchChart.Save(results, path, $"B={plan.Batch}, H={plan.Heads}, d={plan.HeadDim}, block {choice.BlockSize}, {threads} thread(s){(options.Causal ? ", causal" : "")}");
+                BenchChart.Save(results, path, $"B={plan.Batch}, H={plan.Heads}, d={plan.HeadDim}, block {choice.BlockSize}, {threads} thread(s){(options.Causal ? ", causal" : "")}, {report.Cpu}");
                 if (!asJson) ctx.Output.WriteLine($"Wrote {path}");
             }
             if (cancelled) ctx.Error.WriteLine("Cancelled: the results above are the runs that completed.");

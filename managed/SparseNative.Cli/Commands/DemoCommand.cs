@@ -59,7 +59,7 @@ internal static class DemoCommand
             console.MarkupLine($"Layout density: {layout.Density:P2} of blocks ({sparseFlops / (4.0 * shape.HeadDim * AttentionCost.DensePairs(shape, options.Causal)):P2} of dense flops)");
             console.MarkupLine($"Sparse time:    {sparseMs:F1} ms (median of {times.Length} after a warm-up call), {sparseFlops / (sparseMs * 1e6):F1} GFLOP/s");
 
-            var dense = DenseTiming.Measure(data, options with { Backend = ran }, sparseMs, sparseFlops, seconds, runs, ctx.Cancellation);
+            var dense = DenseTiming.Measure(data, layout.BlockSize, options with { Backend = ran }, sparseMs, sparseFlops, seconds, runs, ctx.Cancellation);
             console.MarkupLine($"Dense time:     {dense.Milliseconds:F1} ms on {ran}, same data{(dense.Extrapolated ? $" [yellow](timed on {dense.QueryBlocksTimed} of {dense.QueryBlocks} query blocks and scaled: dense work is the same for every query block)[/]" : "")}");
             console.MarkupLine($"Speedup:        [bold]{dense.Milliseconds / sparseMs:F1}×[/] vs dense attention");
 

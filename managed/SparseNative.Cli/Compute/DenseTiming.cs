@@ -15,11 +15,11 @@ internal sealed record DenseResult(double Milliseconds, bool Extrapolated, int Q
 /// </summary>
 internal static class DenseTiming
 {
-    public static DenseResult Measure(TensorSet data, AttentionOptions options, double sparseMs, double sparseFlops, double budgetSeconds,
-        int runs, CancellationToken cancel)
+    public static DenseResult Measure(TensorSet data, int blockSize, AttentionOptions options, double sparseMs, double sparseFlops,
+        double budgetSeconds, int runs, CancellationToken cancel)
     {
         var s = data.Shape;
-        int bs = 64, qb = s.QueryBlocks(bs);
+        int bs = blockSize, qb = s.QueryBlocks(bs);
         double denseFlops = 4.0 * s.HeadDim * AttentionCost.DensePairs(s, options.Causal);
         // Predict from the sparse run's rate on the same backend (dense usually runs at a higher rate, so this is pessimistic).
         // A warm-up call and at least one timed call must fit the budget.

@@ -6,10 +6,16 @@ namespace SparseNative.Cli.Hosting;
 /// <summary>The command tree: <c>sparsenative info | layout | run | bench | demo</c>.</summary>
 internal static class CommandTree
 {
-    public static RootCommand Create(CliContext context)
+    public static Command Create(CliContext context)
     {
-        var root = new RootCommand(
-            "SparseNative: fused block-sparse attention for .NET. Inspect the machine, draw layouts, run attention on .npy tensors, compare backends.");
+        // A plain command named like the tool rather than RootCommand, whose name would be the assembly's
+        // ("SparseNative.Cli") in help text; help and version are added as RootCommand would.
+        var root = new Command("sparsenative",
+            "SparseNative: fused block-sparse attention for .NET. Inspect the machine, draw layouts, run attention on .npy tensors, compare backends.")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(LayoutCommand.Create(context));
         root.Subcommands.Add(RunCommand.Create(context));
