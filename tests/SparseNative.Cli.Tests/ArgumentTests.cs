@@ -79,4 +79,19 @@ public sealed class ArgumentTests
         Assert.Contains("Cancelled", r.Err);
         Assert.False(r.HasStackTrace, r.Err);
     }
+
+    [Fact]
+    public void Cancellation_during_bench_keeps_the_completed_runs()
+    {
+        // Cancelled between runs (as Ctrl+C does): the JSON says so and holds only whole measurements.
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+        var r = Cli.Run(cts.Token, "bench", "dense", "--seq", "128,256,512,1024,2048,4096", "--heads", "2", "--head-dim", "16", "--block", "16",
+            "--backends", "reference", "--runs", "3", "--json");
+        Assert.Equal(130, r.ExitCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
+        Assert.True(doc.RootElement.GetProperty("cancelled").GetBoolean());
+        var rows = doc.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.True(rows.Count < 12);
+        Assert.All(rows, row => Assert.Equal(3, row.GetProperty("timesMs").GetArrayLength()));
+    }
 }

@@ -10,7 +10,7 @@ namespace SparseNative.Cli.Patterns;
 internal sealed class LayoutOptions
 {
     public Option<int?> Block { get; } = new("--block", "-b") { Description = "Block size in tokens: 16, 32, 64 or 128 (default 64)." };
-    public Option<string?> From { get; } = new("--from") { Description = "A DeepSpeed layout: an integer .npy of shape (heads, blocks, blocks) or (blocks, blocks), nonzero = active." };
+    public Option<string?> From { get; } = new("--from") { Description = "A DeepSpeed layout: an integer .npy of shape (heads, blocks, blocks) or (blocks, blocks), 1 = compute the block, 0 = skip." };
     public Option<string[]?> FromOrt { get; } = new("--from-ort")
     {
         Description = "An ONNX Runtime layout: block_row_indices.npy (layouts, blocks+1) and block_col_indices.npy (layouts, max_nnz, padded with -1).",
