@@ -35,10 +35,10 @@ public readonly record struct AttentionShape(int Batch, int QueryHeads, int KeyV
     public long LogSumExpElements => (long)Batch * QueryHeads * QueryLength;
 
     /// <summary>Query blocks for a block size: <c>ceil(QueryLength / blockSize)</c>.</summary>
-    public int QueryBlocks(int blockSize) => (QueryLength + blockSize - 1) / blockSize;
+    public int QueryBlocks(int blockSize) => BlockLayout.BlocksFor(QueryLength, blockSize);
 
     /// <summary>Key blocks for a block size: <c>ceil(KeyLength / blockSize)</c>.</summary>
-    public int KeyBlocks(int blockSize) => (KeyLength + blockSize - 1) / blockSize;
+    public int KeyBlocks(int blockSize) => BlockLayout.BlocksFor(KeyLength, blockSize);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending size when the shape is not valid.</summary>
     /// <param name="paramName">The argument name to report.</param>

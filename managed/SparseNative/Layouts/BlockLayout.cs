@@ -85,11 +85,18 @@ public sealed partial class BlockLayout : IEquatable<BlockLayout>
         ArgumentOutOfRangeException.ThrowIfNegative(head);
         ArgumentOutOfRangeException.ThrowIfNegative(queryBlock);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(queryBlock, QueryBlocks);
+        ArgumentOutOfRangeException.ThrowIfNegative(keyBlock);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(keyBlock, KeyBlocks);
         return Row(ListForHead(head), queryBlock).BinarySearch(keyBlock) >= 0;
     }
 
     /// <summary>The block count a sequence of <paramref name="length"/> tokens needs.</summary>
-    public static int BlocksFor(int length, int blockSize) => (length + blockSize - 1) / blockSize;
+    public static int BlocksFor(int length, int blockSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSize);
+        return (int)(((long)length + blockSize - 1) / blockSize); // long: no overflow near int.MaxValue
+    }
 
     /// <summary>Throws unless the layout covers the shape exactly and its lists fit the head count.</summary>
     public void ValidateFor(AttentionShape shape, string paramName = "layout")
