@@ -90,4 +90,23 @@ public sealed class RunTests : IDisposable
         var rng = new Random(seed);
         return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
+
+    [Fact]
+    public void Run_draws_the_layout_it_used()
+    {
+        string path = _dir.File("used.png");
+        var r = Cli.Run("run", "block-diagonal", "--random", "1,2,64,8", "--block", "16", "--runs", "1", "--layout-png", path);
+        Assert.True(r.ExitCode == 0, r.Err);
+        var img = PngDecoder.Decode(File.ReadAllBytes(path));
+        Assert.Equal(12 + 4 * 16 + 2 + 12, img.Width); // 4 blocks at the largest cell size, 16 px
+    }
+
+    [Fact]
+    public void Demo_prints_backend_time_density_speedup_and_error()
+    {
+        var r = Cli.Run("demo", "--seq", "512", "--heads", "2", "--head-dim", "16", "--runs", "1", "--check-blocks", "3");
+        Assert.True(r.ExitCode == 0, r.Err);
+        foreach (var part in new[] { "Backend (Auto):", "Layout density:", "Sparse time:", "Dense time:", "Speedup:", "Max error:", "3 sampled of 8 query blocks" })
+            Assert.Contains(part, r.Out);
+    }
 }

@@ -29,11 +29,12 @@ internal static class RunCommand
         var checkBlocks = new Option<int>("--check-blocks") { Description = "Query blocks to check (each with every batch and head).", DefaultValueFactory = _ => 8 };
         var tolerance = new Option<double>("--tolerance") { Description = "With --check: exit 3 when the relative error exceeds this.", DefaultValueFactory = _ => 1e-4 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document (fields in docs/CLI.md)." };
+        var layoutPng = new Option<string?>("--layout-png") { Description = "Also draw the layout that ran (as 'layout --png' does): useful for layout files and data-dependent layouts." };
         var problem = new ProblemOptions();
         var layoutOptions = new LayoutOptions();
         var command = new Command("run", "Attention on your tensors (.npy) or seeded random ones; writes O and LSE, reports time, GFLOP/s and error.")
         {
-            pattern, q, k, v, format, random, kvHeads, seed, output, lse, check, checkBlocks, tolerance, json,
+            pattern, q, k, v, format, random, kvHeads, seed, output, lse, check, checkBlocks, tolerance, json, layoutPng,
         };
         problem.AddTo(command);
         layoutOptions.AddTo(command);
@@ -66,6 +67,9 @@ internal static class RunCommand
                 checkResult = ReferenceCheck.Run(tensors, layout, options.ResolveScale(s.HeadDim), options.Causal, options.MaxThreads,
                     o, l, blocks, ctx.Cancellation);
             }
+            if (r.GetValue(layoutPng) is { } picture)
+                Pictures.PngWriter.Save(Pictures.LayoutPicture.Draw(layout, Math.Min(layout.LayoutCount, 8),
+                    Pictures.LayoutPicture.ChooseScale(Math.Max(layout.QueryBlocks, layout.KeyBlocks), null, 512)), picture);
             if (r.GetValue(output) is { } op) Npy.Npy.Write(op, o, tensors.QueryDims);
             if (r.GetValue(lse) is { } lp) Npy.Npy.Write(lp, l, tensors.LseDims);
 

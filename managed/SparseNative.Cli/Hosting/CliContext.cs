@@ -19,7 +19,8 @@ internal sealed class CliContext
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
         });
-        if (!terminal) Console_.Profile.Width = 100;
+        // Pipes and logs: no wrapping of long lines (a wrapped number is hard to grep); tables size to their content.
+        if (!terminal) Console_.Profile.Width = 400;
         IsTerminal = terminal;
     }
 
@@ -31,6 +32,6 @@ internal sealed class CliContext
     /// <summary>Spectre console bound to <see cref="Output"/>.</summary>
     public IAnsiConsole Console_ { get; }
 
-    /// <summary>Terminal width for previews (100 when not a terminal).</summary>
-    public int Width => Console_.Profile.Width;
+    /// <summary>Width for text previews: the terminal's, or 100 characters when the output is not a terminal.</summary>
+    public int Width => IsTerminal ? Console_.Profile.Width : 100;
 }
