@@ -109,4 +109,12 @@ public sealed class RunTests : IDisposable
         foreach (var part in new[] { "Backend (Auto):", "Layout density:", "Sparse time:", "Dense time:", "Speedup:", "Max error:", "3 sampled of 8 query blocks" })
             Assert.Contains(part, r.Out);
     }
+
+    [Fact]
+    public void Demo_scales_dense_time_from_leading_blocks_when_over_budget_and_says_so()
+    {
+        var r = Cli.Run("demo", "--seq", "1024", "--heads", "1", "--head-dim", "16", "--runs", "1", "--check-blocks", "2", "--time-budget", "0.000001");
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Contains("timed on 1 of 16 query blocks and scaled", r.Out);
+    }
 }
