@@ -106,7 +106,9 @@ internal static class BenchCommand
     {
         console.MarkupLine($"B={rep.Batch}, H={rep.Heads}, d={rep.HeadDim}, block {rep.BlockSize}, {rep.Threads} thread(s){(rep.Causal ? ", causal" : "")}, " +
             $"median of {rep.Runs} run(s) after {rep.Warmup} warm-up; {rep.Cpu.EscapeMarkup()}");
-        var t = new Table().AddColumns("tokens", "pattern", "backend", "density", "ms", "GFLOP/s", "speedup vs dense");
+        var t = new Table().AddColumns("tokens", "pattern", "backend", "density", "ms", "GFLOP/s", "speedup")
+            .Caption("speedup = dense ms / pattern ms, same backend and data");
+        foreach (var c in t.Columns) c.NoWrap();
         foreach (var c in t.Columns.Skip(3)) c.RightAligned();
         foreach (var r in rep.Results)
             t.AddRow(r.SequenceLength.ToString(), r.Pattern.EscapeMarkup(), r.Backend, $"{r.Density:P1}",

@@ -52,6 +52,9 @@ internal static class PatternCatalog
     /// <exception cref="ArgumentException">No pattern has that name.</exception>
     public static PatternEntry Find(string name)
     {
+        // An unknown option lands here as the pattern argument; say what it really is.
+        if (name.StartsWith('-'))
+            throw new ArgumentException($"Unrecognized option '{name}'. See --help for the options of this command.", "pattern");
         string key = name.Trim().ToLowerInvariant() switch
         {
             "bslongformer" => "longformer",
