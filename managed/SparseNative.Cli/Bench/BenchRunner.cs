@@ -29,7 +29,7 @@ internal static class BenchRunner
             var data = TensorSet.Random(shape, TensorFormat.Bhsd, p.Seed);
             var o = new float[shape.QueryElements];
             var lse = new float[shape.LogSumExpElements];
-            var inputs = new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd);
+            var inputs = new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd, p.Options.Causal, p.Options.Scale);
             var dense = p.Options.Causal ? BlockPatterns.Causal(n, p.Layouts.BlockSize) : BlockPatterns.Dense(n, p.Layouts.BlockSize);
             var layouts = new List<(string Name, BlockLayout Layout)> { ("dense", dense) };
             for (int i = 0; i < p.Layouts.Patterns.Length; i++)

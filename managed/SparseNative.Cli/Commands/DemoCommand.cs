@@ -43,7 +43,7 @@ internal static class DemoCommand
                 LayoutCommand.Positive(r.GetValue(seq), "--seq"), LayoutCommand.Positive(r.GetValue(headDim), "--head-dim"));
             shape.Validate("--seq");
             var data = TensorSet.Random(shape, TensorFormat.Bhsd, r.GetValue(seed));
-            var layout = choice.Build(0, shape.QueryLength, shape.KeyLength, shape.QueryHeads, new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd), out var note);
+            var layout = choice.Build(0, shape.QueryLength, shape.KeyLength, shape.QueryHeads, new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd, options.Causal, options.Scale), out var note);
             layout.ValidateFor(shape);
             var o = new float[shape.QueryElements];
             var lse = new float[shape.LogSumExpElements];

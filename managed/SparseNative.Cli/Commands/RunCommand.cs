@@ -48,7 +48,7 @@ internal static class RunCommand
             TensorSet tensors = LoadOrGenerate(r.GetValue(q), r.GetValue(k), r.GetValue(v), r.GetValue(random), r.GetValue(kvHeads), r.GetValue(seed), fmt);
             var s = tensors.Shape;
             var layout = choice.Build(0, s.QueryLength, s.KeyLength, s.QueryHeads,
-                new PatternInputs(tensors.Query, tensors.Key, s, fmt), out string? note);
+                new PatternInputs(tensors.Query, tensors.Key, s, fmt, options.Causal, options.Scale), out string? note);
             layout.ValidateFor(s);
 
             var o = new float[s.QueryElements];

@@ -71,7 +71,9 @@ internal static class PatternCatalog
     public static BlockLayout Build(PatternEntry entry, PatternRequest request)
     {
         if (entry.NeedsInputs && request.Inputs is null)
-            throw new ArgumentException($"Pattern '{entry.Name}' selects blocks from Q and K; it needs input tensors.", "pattern");
+            throw new ArgumentException(
+                $"Pattern '{entry.Name}' selects blocks from Q and K, so it needs tensors: use 'run {entry.Name} --q … --k … --v …' " +
+                "(or --random B,H,S,D) with --layout-png to draw the layout it selects.", "pattern");
         return entry.Build(request);
     }
 

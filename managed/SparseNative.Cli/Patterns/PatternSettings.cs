@@ -40,4 +40,11 @@ internal sealed record PatternRequest(int QueryLength, int KeyLength, int BlockS
     PatternInputs? Inputs = null);
 
 /// <summary>Q and K of the problem a layout is built for (see <see cref="PatternRequest.Inputs"/>).</summary>
-internal sealed record PatternInputs(ReadOnlyMemory<float> Query, ReadOnlyMemory<float> Key, AttentionShape Shape, TensorFormat Format);
+/// <param name="Query">Q.</param>
+/// <param name="Key">K.</param>
+/// <param name="Shape">The sizes.</param>
+/// <param name="Format">Memory layout of Q and K.</param>
+/// <param name="Causal">Whether the attention is causal (a selection then drops fully masked blocks).</param>
+/// <param name="Scale">The attention's scale (null = 1/√d).</param>
+internal sealed record PatternInputs(ReadOnlyMemory<float> Query, ReadOnlyMemory<float> Key, AttentionShape Shape, TensorFormat Format,
+    bool Causal = false, float? Scale = null);
