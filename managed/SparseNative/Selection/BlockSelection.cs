@@ -1,0 +1,118 @@
+using System.Numerics.Tensors;
+
+namespace SparseNative;
+
+/// <summary>
+/// Block layouts chosen from the data: score (query block, key block) pairs cheaply from block-pooled Q and K, keep the
+/// promising ones, and run exact attention on just those blocks with <see cref="SparseAttention.Forward"/>.
+/// </summary>
+/// <remarks>
+/// The selections are approximations of dense attention (the error is measured in docs/DYNAMIC.md); the attention over the
+/// selected blocks is exact. Layouts are per head, not per batch: with <c>Batch &gt; 1</c> each batch row's selection is made
+/// on its own data and the layout holds their union, so every batch row gets at least what it asked for.
+/// </remarks>
+public static partial class BlockSelection
+{
+    /// <summary>
+    /// Top-k block selection (as in MInference's block-sparse pattern and SpargeAttn's mass threshold). For each query head
+    /// (or key/value group) and query block <c>r</c>, the pooled score of key block <c>c</c> is
+    /// <c>scale · ⟨mean of Q rows of block r, mean of K rows of block c⟩</c>. Query block <c>r</c> keeps its keep-set
+    /// (<see cref="BlockSelectionOptions"/>) plus either the <see cref="TopKOptions.K"/> best other candidates or, with
+    /// <see cref="TopKOptions.MassThreshold"/> τ, the shortest run of candidates in descending score whose softmax share
+    /// reaches τ. Candidates are the causally possible key blocks (all when not causal). Ties go to the lower key block index.
+    /// </summary>
+    /// <param name="query">Q, <c>[Batch, QueryHeads, QueryLength, HeadDim]</c> in <see cref="BlockSelectionOptions.Format"/>.</param>
+    /// <param name="key">K, <c>[Batch, KeyValueHeads, KeyLength, HeadDim]</c>.</param>
+    /// <param name="shape">The sizes of the attention the layout is for.</param>
+    /// <param name="blockSize">16, 32, 64 or 128.</param>
+    /// <param name="options">k or τ, keep-set, causality, grouping.</param>
+    /// <returns>A layout with one list per query head (a single list when <see cref="TopKOptions.PerKeyValueGroup"/> and one K/V head).</returns>
+    /// <exception cref="ArgumentException">A length, size or option is invalid, or Q/K hold NaN or ∞; the message names it.</exception>
+    public static BlockLayout TopK(ReadOnlySpan<float> query, ReadOnlySpan<float> key, AttentionShape shape, int blockSize,
+        TopKOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(nameof(options));
+        ValidateInputs(query, key, shape, blockSize);
+        var geo = new BlockGeometry(shape, blockSize);
+        int d = shape.HeadDim, group = shape.GroupSize;
+        int units = options.PerKeyValueGroup ? shape.KeyValueHeads : shape.QueryHeads;
+        float scale = options.Scale ?? 1f / MathF.Sqrt(d);
+
+        var selected = new int[units][][];
+        var pooledQ = new float[geo.QueryBlocks * d];
+        var headQ = new float[geo.QueryBlocks * d];
+        var pooledK = new float[geo.KeyBlocks * d];
+        var row = new RowSelector(geo.KeyBlocks);
+        for (int u = 0; u < units; u++)
+        {
+            selected[u] = new int[geo.QueryBlocks][];
+            int kvHead = options.PerKeyValueGroup ? u : u / group;
+            for (int b = 0; b < shape.Batch; b++)
+            {
+                BlockPooling.PoolHead(key, options.Format, b, kvHead, shape.KeyValueHeads, shape.KeyLength, d, blockSize, pooledK);
+                if (!options.PerKeyValueGroup)
+                    BlockPooling.PoolHead(query, options.Format, b, u, shape.QueryHeads, shape.QueryLength, d, blockSize, pooledQ);
+                else
+                {
+                    // The mean of the group's pooled vectors: its scores are the mean of the heads' pooled scores.
+                    pooledQ.AsSpan().Clear();
+                    for (int h = u * group; h < (u + 1) * group; h++)
+                    {
+                        BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, headQ);
+                        TensorPrimitives.Add(pooledQ, headQ, pooledQ);
+                    }
+                    TensorPrimitives.Multiply(pooledQ, 1f / group, pooledQ);
+                }
+                for (int r = 0; r < geo.QueryBlocks; r++)
+                {
+                    int n = geo.CandidateCount(r, options.Causal);
+                    var scores = row.Scores(n);
+                    var q = pooledQ.AsSpan(r * d, d);
+                    for (int c = 0; c < n; c++) scores[c] = TensorPrimitives.Dot(q, pooledK.AsSpan(c * d, d)) * scale;
+                    var picked = row.SelectTopK(r, n, geo, options);
+                    selected[u][r] = b == 0 ? picked : UnionSorted(selected[u][r], picked);
+                }
+            }
+        }
+        int lists = options.PerKeyValueGroup && shape.KeyValueHeads == 1 ? 1 : shape.QueryHeads;
+        return BlockLayout.Build(blockSize, geo.QueryBlocks, geo.KeyBlocks, lists, (l, r, list) =>
+            list.AddRange(selected[options.PerKeyValueGroup ? l / group : l][r]));
+    }
+
+    internal static void ValidateInputs(ReadOnlySpan<float> query, ReadOnlySpan<float> key, AttentionShape shape, int blockSize)
+    {
+        shape.Validate(nameof(shape));
+        BlockLayout.ValidateBlockSize(blockSize, nameof(blockSize));
+        if (query.Length != shape.QueryElements)
+            throw new ArgumentException($"query has {query.Length} elements; the shape needs Batch·QueryHeads·QueryLength·HeadDim = {shape.QueryElements}.", nameof(query));
+        if (key.Length != shape.KeyElements)
+            throw new ArgumentException($"key has {key.Length} elements; the shape needs Batch·KeyValueHeads·KeyLength·HeadDim = {shape.KeyElements}.", nameof(key));
+        // NaN would make the ordering of scores meaningless.
+        if (HasNonFinite(query))
+            throw new ArgumentException("query holds NaN or ∞; block selection needs finite values.", nameof(query));
+        if (HasNonFinite(key))
+            throw new ArgumentException("key holds NaN or ∞; block selection needs finite values.", nameof(key));
+    }
+
+    private static bool HasNonFinite(ReadOnlySpan<float> x)
+    {
+        // Sum·0 is NaN for any NaN/∞ element; a finite overflow of the sum is rechecked element by element, never a false alarm.
+        if (float.IsFinite(TensorPrimitives.Sum(x) * 0f)) return false;
+        foreach (float v in x) if (!float.IsFinite(v)) return true;
+        return false;
+    }
+
+    internal static int[] UnionSorted(int[] a, int[] b)
+    {
+        var result = new List<int>(a.Length + b.Length);
+        int i = 0, j = 0;
+        while (i < a.Length || j < b.Length)
+        {
+            if (j == b.Length || (i < a.Length && a[i] < b[j])) result.Add(a[i++]);
+            else if (i == a.Length || b[j] < a[i]) result.Add(b[j++]);
+            else { result.Add(a[i++]); j++; }
+        }
+        return result.ToArray();
+    }
+}

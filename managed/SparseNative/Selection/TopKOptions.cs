@@ -1,0 +1,35 @@
+namespace SparseNative;
+
+/// <summary>Options of <see cref="BlockSelection.TopK"/>.</summary>
+public sealed record TopKOptions : BlockSelectionOptions
+{
+    /// <summary>
+    /// Key blocks chosen per query block <em>in addition to</em> the keep-set: the <c>K</c> highest pooled scores among the
+    /// candidates not already kept. When <see cref="MassThreshold"/> is set, <c>K</c> &gt; 0 caps the blocks chosen by mass
+    /// and 0 means no cap. Default 8.
+    /// </summary>
+    public int K { get; init; } = 8;
+
+    /// <summary>
+    /// τ in (0, 1]: instead of a fixed count, choose the smallest set of candidate blocks, taken in descending pooled score,
+    /// whose share of the softmax over the pooled scores of all causally possible blocks reaches τ (the keep-set is added
+    /// afterwards). <c>null</c> (the default) selects by <see cref="K"/>.
+    /// </summary>
+    public double? MassThreshold { get; init; }
+
+    /// <summary>
+    /// One selection per key/value group instead of per query head: the group's pooled query vectors are averaged (the mean
+    /// of their pooled scores), so the heads reading one K/V head share their blocks (as NSA does). The layout still has one
+    /// list per query head (query head <c>h</c> uses list <c>h % LayoutCount</c>, which is not its group), holding the group's
+    /// selection, or a single list when there is one K/V head.
+    /// </summary>
+    public bool PerKeyValueGroup { get; init; }
+
+    internal void Validate(string paramName)
+    {
+        ValidateCommon(paramName);
+        if (K < 0) throw new ArgumentOutOfRangeException(paramName, K, $"K must be ≥ 0, got {K}.");
+        if (MassThreshold is { } t && !(t > 0 && t <= 1))
+            throw new ArgumentOutOfRangeException(paramName, t, $"MassThreshold must be in (0, 1], got {t}.");
+    }
+}
