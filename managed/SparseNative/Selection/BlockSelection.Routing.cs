@@ -9,7 +9,7 @@ public static partial class BlockSelection
     /// of Q (that head) and of K (its key/value head) are L2-normalised and clustered together by spherical k-means:
     /// <list type="number">
     /// <item>Initialisation: the first centroid is the point drawn by <see cref="SplitMix64"/> (one generator seeded with
-    /// <see cref="RoutingOptions.Seed"/>, drawn once per head and batch row in that order); each further centroid is the point
+    /// <see cref="RoutingOptions.Seed"/>, drawn once per head and batch row in that order, before any work is shared out); each further centroid is the point
     /// least similar to its nearest existing centroid (farthest-point seeding, lower point index on ties; points are the query
     /// blocks, then the key blocks).</item>
     /// <item><see cref="RoutingOptions.Iterations"/> Lloyd steps: assign every point to the centroid of highest cosine (lower
@@ -32,41 +32,63 @@ public static partial class BlockSelection
         options.Validate(nameof(options));
         ValidateInputs(query, key, shape, blockSize);
         var geo = new BlockGeometry(shape, blockSize);
-        int d = shape.HeadDim, qb = geo.QueryBlocks, kb = geo.KeyBlocks;
-        var points = new float[(qb + kb) * d];
+        int qb = geo.QueryBlocks, kb = geo.KeyBlocks;
+        // Draw every head's first centroid up front, in (head, batch) order, so threads cannot change the sequence.
         var rng = new SplitMix64(options.Seed);
-        var keep = new bool[kb];
+        var firsts = new int[shape.QueryHeads * shape.Batch];
+        for (int i = 0; i < firsts.Length; i++) firsts[i] = rng.NextInt(qb + kb);
         var selected = new int[shape.QueryHeads][][];
-        for (int h = 0; h < shape.QueryHeads; h++)
+        unsafe
         {
-            selected[h] = new int[qb][];
-            for (int b = 0; b < shape.Batch; b++)
+            fixed (float* qPtr = query, kPtr = key)
             {
-                BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, points.AsSpan(0, qb * d));
-                BlockPooling.PoolHead(key, options.Format, b, h / shape.GroupSize, shape.KeyValueHeads, shape.KeyLength, d, blockSize,
-                    points.AsSpan(qb * d));
-                BlockPooling.NormalizeRows(points, d);
-                var kmeans = new SphericalKMeans(points, d, Math.Min(options.Clusters, qb + kb));
-                kmeans.Initialise(rng.NextInt(qb + kb));
-                for (int it = 0; it < options.Iterations; it++) kmeans.Step();
-
-                var keyCluster = new int[kb];
-                for (int c = 0; c < kb; c++) keyCluster[c] = kmeans.Nearest(qb + c);
-                for (int r = 0; r < qb; r++)
-                {
-                    int n = geo.CandidateCount(r, options.Causal);
-                    var mask = keep.AsSpan(0, n);
-                    mask.Clear();
-                    geo.MarkKeepSet(r, options, n, mask);
-                    var mine = kmeans.NearestClusters(r, options.TopClusters);
-                    for (int c = 0; c < n; c++) if (Array.IndexOf(mine, keyCluster[c]) >= 0) mask[c] = true;
-                    var picked = new List<int>();
-                    for (int c = 0; c < n; c++) if (mask[c]) picked.Add(c);
-                    selected[h][r] = b == 0 ? picked.ToArray() : UnionSorted(selected[h][r], picked.ToArray());
-                }
+                nint qp = (nint)qPtr, kp = (nint)kPtr;
+                int qLength = query.Length, kLength = key.Length;
+                Parallel.For(0, shape.QueryHeads, new ParallelOptions { MaxDegreeOfParallelism = options.ResolveThreads() }, h =>
+                    selected[h] = RouteHead(new ReadOnlySpan<float>((float*)qp, qLength), new ReadOnlySpan<float>((float*)kp, kLength),
+                        shape, geo, options, h, firsts));
             }
         }
         return BlockLayout.Build(blockSize, qb, kb, shape.QueryHeads, (l, r, list) => list.AddRange(selected[l][r]));
+    }
+
+    /// <summary>Clusters one query head's pooled blocks (per batch row) and returns its selection, unioned over batch rows.</summary>
+    private static int[][] RouteHead(ReadOnlySpan<float> query, ReadOnlySpan<float> key, AttentionShape shape, BlockGeometry geo,
+        RoutingOptions options, int h, int[] firsts)
+    {
+        int d = shape.HeadDim, qb = geo.QueryBlocks, kb = geo.KeyBlocks, blockSize = geo.BlockSize;
+        var points = new float[(qb + kb) * d];
+        var keep = new bool[kb];
+        var keyCluster = new int[kb];
+        var result = new int[qb][];
+        for (int b = 0; b < shape.Batch; b++)
+        {
+            BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, points.AsSpan(0, qb * d));
+            BlockPooling.PoolHead(key, options.Format, b, h / shape.GroupSize, shape.KeyValueHeads, shape.KeyLength, d, blockSize,
+                points.AsSpan(qb * d));
+            BlockPooling.NormalizeRows(points, d);
+            var kmeans = new SphericalKMeans(points, d, Math.Min(options.Clusters, qb + kb));
+            kmeans.Initialise(firsts[h * shape.Batch + b]);
+            for (int it = 0; it < options.Iterations; it++) kmeans.Step();
+
+            for (int c = 0; c < kb; c++) keyCluster[c] = kmeans.Nearest(qb + c);
+            var inMine = new bool[options.Clusters];
+            for (int r = 0; r < qb; r++)
+            {
+                int n = geo.CandidateCount(r, options.Causal);
+                var mask = keep.AsSpan(0, n);
+                mask.Clear();
+                geo.MarkKeepSet(r, options, n, mask);
+                Array.Clear(inMine);
+                foreach (int cl in kmeans.NearestClusters(r, options.TopClusters)) inMine[cl] = true;
+                int count = 0;
+                for (int c = 0; c < n; c++) if (mask[c] |= inMine[keyCluster[c]]) count++;
+                var picked = new int[count];
+                for (int c = 0, w = 0; c < n; c++) if (mask[c]) picked[w++] = c;
+                result[r] = b == 0 ? picked : UnionSorted(result[r], picked);
+            }
+        }
+        return result;
     }
 
     /// <summary>Spherical k-means over unit rows: cosine similarity is a dot product.</summary>

@@ -40,44 +40,60 @@ public static partial class BlockSelection
         float scale = options.Scale ?? 1f / MathF.Sqrt(d);
 
         var selected = new int[units][][];
-        var pooledQ = new float[geo.QueryBlocks * d];
-        var headQ = new float[geo.QueryBlocks * d];
-        var pooledK = new float[geo.KeyBlocks * d];
-        var row = new RowSelector(geo.KeyBlocks);
-        for (int u = 0; u < units; u++)
+        unsafe
         {
-            selected[u] = new int[geo.QueryBlocks][];
-            int kvHead = options.PerKeyValueGroup ? u : u / group;
-            for (int b = 0; b < shape.Batch; b++)
+            fixed (float* qPtr = query, kPtr = key)
             {
-                BlockPooling.PoolHead(key, options.Format, b, kvHead, shape.KeyValueHeads, shape.KeyLength, d, blockSize, pooledK);
-                if (!options.PerKeyValueGroup)
-                    BlockPooling.PoolHead(query, options.Format, b, u, shape.QueryHeads, shape.QueryLength, d, blockSize, pooledQ);
-                else
-                {
-                    // The mean of the group's pooled vectors: its scores are the mean of the heads' pooled scores.
-                    pooledQ.AsSpan().Clear();
-                    for (int h = u * group; h < (u + 1) * group; h++)
-                    {
-                        BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, headQ);
-                        TensorPrimitives.Add(pooledQ, headQ, pooledQ);
-                    }
-                    TensorPrimitives.Multiply(pooledQ, 1f / group, pooledQ);
-                }
-                for (int r = 0; r < geo.QueryBlocks; r++)
-                {
-                    int n = geo.CandidateCount(r, options.Causal);
-                    var scores = row.Scores(n);
-                    var q = pooledQ.AsSpan(r * d, d);
-                    for (int c = 0; c < n; c++) scores[c] = TensorPrimitives.Dot(q, pooledK.AsSpan(c * d, d)) * scale;
-                    var picked = row.SelectTopK(r, n, geo, options);
-                    selected[u][r] = b == 0 ? picked : UnionSorted(selected[u][r], picked);
-                }
+                nint qp = (nint)qPtr, kp = (nint)kPtr;
+                int qLength = query.Length, kLength = key.Length;
+                Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = options.ResolveThreads() }, u =>
+                    selected[u] = SelectUnit(new ReadOnlySpan<float>((float*)qp, qLength), new ReadOnlySpan<float>((float*)kp, kLength),
+                        shape, geo, options, scale, u));
             }
         }
         int lists = options.PerKeyValueGroup && shape.KeyValueHeads == 1 ? 1 : shape.QueryHeads;
         return BlockLayout.Build(blockSize, geo.QueryBlocks, geo.KeyBlocks, lists, (l, r, list) =>
             list.AddRange(selected[options.PerKeyValueGroup ? l / group : l][r]));
+    }
+
+    /// <summary>The selection of one query head (or K/V group) for every query block, unioned over batch rows.</summary>
+    private static int[][] SelectUnit(ReadOnlySpan<float> query, ReadOnlySpan<float> key, AttentionShape shape, BlockGeometry geo,
+        TopKOptions options, float scale, int unit)
+    {
+        int d = shape.HeadDim, group = shape.GroupSize, blockSize = geo.BlockSize;
+        var result = new int[geo.QueryBlocks][];
+        var pooledQ = new float[geo.QueryBlocks * d];
+        var headQ = options.PerKeyValueGroup ? new float[geo.QueryBlocks * d] : [];
+        var pooledK = new float[geo.KeyBlocks * d];
+        var row = new RowSelector(geo.KeyBlocks);
+        int kvHead = options.PerKeyValueGroup ? unit : unit / group;
+        for (int b = 0; b < shape.Batch; b++)
+        {
+            BlockPooling.PoolHead(key, options.Format, b, kvHead, shape.KeyValueHeads, shape.KeyLength, d, blockSize, pooledK);
+            if (!options.PerKeyValueGroup)
+                BlockPooling.PoolHead(query, options.Format, b, unit, shape.QueryHeads, shape.QueryLength, d, blockSize, pooledQ);
+            else
+            {
+                // The mean of the group's pooled vectors: its scores are the mean of the heads' pooled scores.
+                pooledQ.AsSpan().Clear();
+                for (int h = unit * group; h < (unit + 1) * group; h++)
+                {
+                    BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, headQ);
+                    TensorPrimitives.Add(pooledQ, headQ, pooledQ);
+                }
+                TensorPrimitives.Multiply(pooledQ, 1f / group, pooledQ);
+            }
+            for (int r = 0; r < geo.QueryBlocks; r++)
+            {
+                int n = geo.CandidateCount(r, options.Causal);
+                var scores = row.Scores(n);
+                var q = pooledQ.AsSpan(r * d, d);
+                for (int c = 0; c < n; c++) scores[c] = TensorPrimitives.Dot(q, pooledK.AsSpan(c * d, d)) * scale;
+                var picked = row.SelectTopK(r, n, geo, options);
+                result[r] = b == 0 ? picked : UnionSorted(result[r], picked);
+            }
+        }
+        return result;
     }
 
     internal static void ValidateInputs(ReadOnlySpan<float> query, ReadOnlySpan<float> key, AttentionShape shape, int blockSize)

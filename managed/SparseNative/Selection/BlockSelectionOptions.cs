@@ -38,8 +38,15 @@ public abstract record BlockSelectionOptions
     /// <summary>Multiplier of the pooled scores; <c>null</c> means 1/√HeadDim (the attention's default scale).</summary>
     public float? Scale { get; init; }
 
+    /// <summary>Upper bound on worker threads (heads are shared out); 0 means <see cref="Environment.ProcessorCount"/>. Results do not depend on it.</summary>
+    public int MaxThreads { get; init; }
+
+    internal int ResolveThreads() => MaxThreads == 0 ? Environment.ProcessorCount : MaxThreads;
+
     internal void ValidateCommon(string paramName)
     {
+        if (MaxThreads < 0)
+            throw new ArgumentOutOfRangeException(paramName, MaxThreads, $"MaxThreads must be 0 (all cores) or positive, got {MaxThreads}.");
         if (KeepFirstBlocks < 0)
             throw new ArgumentOutOfRangeException(paramName, KeepFirstBlocks, $"KeepFirstBlocks must be ≥ 0, got {KeepFirstBlocks}.");
         if (KeepLocalWindow < 0)

@@ -32,10 +32,7 @@ internal sealed class RowSelector
         if (o.MassThreshold is not { } tau)
         {
             // Rank only the blocks not already kept: K counts blocks beyond the keep-set.
-            int m = 0;
-            for (int c = 0; c < n; c++) if (!keep[c]) _order[m++] = c;
-            SortDescending(m);
-            take = Math.Min(o.K, m);
+            take = BestK(n, o.K, keep);
         }
         else
         {
@@ -52,6 +49,27 @@ internal sealed class RowSelector
         var result = new int[count];
         for (int c = 0, w = 0; c < n; c++) if (keep[c]) result[w++] = c;
         return result;
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> best of the first <paramref name="n"/> blocks that are not kept, into <c>_order[0..k)</c>, in one
+    /// pass with an insertion list (O(n) for the small k of practice; no full sort). A block displaces the last of the list only
+    /// with a strictly higher score, and is inserted after equal scores: blocks arrive in ascending index, so ties keep the lower index.
+    /// </summary>
+    private int BestK(int n, int k, ReadOnlySpan<bool> keep)
+    {
+        int count = 0;
+        for (int c = 0; c < n; c++)
+        {
+            if (keep[c]) continue;
+            float score = _scores[c];
+            if (count == k && (k == 0 || !(score > _keys[k - 1]))) continue;
+            int at = count == k ? k - 1 : count++;
+            while (at > 0 && score > _keys[at - 1]) { _keys[at] = _keys[at - 1]; _order[at] = _order[at - 1]; at--; }
+            _keys[at] = score;
+            _order[at] = c;
+        }
+        return count;
     }
 
     /// <summary>Sorts <c>_order[0..m)</c> by score, highest first; equal scores by ascending block index (deterministic).</summary>

@@ -69,7 +69,9 @@ public class RoutingSelectionTests
         var o = new RoutingOptions { Clusters = 5, TopClusters = 2, Iterations = 7, Seed = 1234, Causal = true };
         var a = BlockSelection.Routing(q, k, s, 16, o);
         var b = BlockSelection.Routing(q, k, s, 16, o with { });
+        var serial = BlockSelection.Routing(q, k, s, 16, o with { MaxThreads = 1 });
         Assert.Equal(a, b);
+        Assert.Equal(a, serial); // heads run in parallel; the draws are made before, so threads do not matter
         Assert.True(a.ActiveBlocks > 0);
     }
 

@@ -184,6 +184,7 @@ public class TopKSelectionTests
         var first = BlockSelection.TopK(q.AsSpan(0, qh), k.AsSpan(0, kh), one, 16, o);
         var second = BlockSelection.TopK(q.AsSpan(qh), k.AsSpan(kh), one, 16, o);
         Assert.Equal(first.Union(second), both);
+        Assert.Equal(both, BlockSelection.TopK(q, k, s, 16, o with { MaxThreads = 1 }));
     }
 
     [Fact]
@@ -217,6 +218,7 @@ public class TopKSelectionTests
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { MassThreshold = 0 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { MassThreshold = 1.5 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { KeepFirstBlocks = -2 })).ParamName);
+        Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { MaxThreads = -1 })).ParamName);
         Assert.Equal("blockSize", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 24, new TopKOptions())).ParamName);
         Assert.Equal("key", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k.AsSpan(1), s, 16, new TopKOptions())).ParamName);
         q[5] = float.NaN;
