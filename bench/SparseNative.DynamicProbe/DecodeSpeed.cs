@@ -1,0 +1,38 @@
+namespace SparseNative.DynamicProbe;
+
+/// <summary>
+/// One decode step (1 query token) against a long cache: 32 query heads, 8 K/V heads (GQA 4:1), d 128, block 64. Sparse layout:
+/// sink block + 32-block local window + every 32nd block (≈ 5% of blocks); dense: every block. Forward and ForwardSplitKeys,
+/// 1 and 2 threads.
+/// </summary>
+internal static class DecodeSpeed
+{
+    public static void Run(int keys, Backend backend, int reps)
+    {
+        var s = new AttentionShape(1, 32, 8, 1, keys, 128);
+        const int block = 64;
+        int kb = s.KeyBlocks(block);
+        var q = Synthetic.Uniform(s.QueryElements, 1);
+        var k = Synthetic.Uniform(s.KeyElements, 2);
+        var v = Synthetic.Uniform(s.KeyElements, 3);
+        var o = new float[s.QueryElements];
+        var sparse = BlockLayout.FromPredicate(block, 1, kb, 1, (_, _, c) => c == 0 || c >= kb - 32 || c % 32 == 31);
+        var dense = BlockLayout.FromPredicate(block, 1, kb, 1, (_, _, _) => true);
+        Console.WriteLine($"decode: {s}, block {block}; K and V {s.KeyElements * 4 / (1 << 20)} MiB each; sparse layout {sparse.ActiveBlocks} of {kb} blocks ({sparse.Density:P1}); median of {reps}");
+        Console.WriteLine("| layout | method | threads | ms / step | tokens/s | GB/s of K+V read |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var (name, layout) in new[] { ("sparse 5%", sparse), ("dense", dense) })
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool split in new[] { false, true })
+                {
+                    // CheckFinite off: a decode loop validates its cache once, not every step (the scan would dominate at 1 GiB).
+                    var opt = new AttentionOptions { Causal = true, Backend = backend, MaxThreads = threads, CheckFinite = false };
+                    Backend ran = Backend.Auto;
+                    double ms = Timing.MedianMs(reps, () => ran = split
+                        ? SparseAttention.ForwardSplitKeys(q, k, v, o, s, layout, opt)
+                        : SparseAttention.Forward(q, k, v, o, s, layout, opt));
+                    double bytes = 2.0 * layout.ActiveBlocks * block * s.KeyValueHeads * s.HeadDim * 4;
+                    Console.WriteLine($"| {name} | {(split ? "ForwardSplitKeys" : "Forward")} ({ran}) | {threads} | {ms:F1} | {1000 / ms:F1} | {bytes / ms / 1e6:F1} |");
+                }
+    }
+}
