@@ -44,7 +44,7 @@ public static partial class BlockSelection
             {
                 nint qp = (nint)qPtr, kp = (nint)kPtr;
                 int qLength = query.Length, kLength = key.Length;
-                Parallel.For(0, shape.QueryHeads, new ParallelOptions { MaxDegreeOfParallelism = options.ResolveThreads() }, h =>
+                ForEachHead(shape.QueryHeads, options.ResolveThreads(), h =>
                     selected[h] = RouteHead(new ReadOnlySpan<float>((float*)qp, qLength), new ReadOnlySpan<float>((float*)kp, kLength),
                         shape, geo, options, h, firsts));
             }
@@ -63,9 +63,9 @@ public static partial class BlockSelection
         var result = new int[qb][];
         for (int b = 0; b < shape.Batch; b++)
         {
-            BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, points.AsSpan(0, qb * d));
+            BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, points.AsSpan(0, qb * d), nameof(query));
             BlockPooling.PoolHead(key, options.Format, b, h / shape.GroupSize, shape.KeyValueHeads, shape.KeyLength, d, blockSize,
-                points.AsSpan(qb * d));
+                points.AsSpan(qb * d), nameof(key));
             BlockPooling.NormalizeRows(points, d);
             var kmeans = new SphericalKMeans(points, d, Math.Min(options.Clusters, qb + kb));
             kmeans.Initialise(firsts[h * shape.Batch + b]);

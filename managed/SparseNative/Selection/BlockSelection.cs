@@ -46,7 +46,7 @@ public static partial class BlockSelection
             {
                 nint qp = (nint)qPtr, kp = (nint)kPtr;
                 int qLength = query.Length, kLength = key.Length;
-                Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = options.ResolveThreads() }, u =>
+                ForEachHead(units, options.ResolveThreads(), u =>
                     selected[u] = SelectUnit(new ReadOnlySpan<float>((float*)qp, qLength), new ReadOnlySpan<float>((float*)kp, kLength),
                         shape, geo, options, scale, u));
             }
@@ -69,16 +69,16 @@ public static partial class BlockSelection
         int kvHead = options.PerKeyValueGroup ? unit : unit / group;
         for (int b = 0; b < shape.Batch; b++)
         {
-            BlockPooling.PoolHead(key, options.Format, b, kvHead, shape.KeyValueHeads, shape.KeyLength, d, blockSize, pooledK);
+            BlockPooling.PoolHead(key, options.Format, b, kvHead, shape.KeyValueHeads, shape.KeyLength, d, blockSize, pooledK, nameof(key));
             if (!options.PerKeyValueGroup)
-                BlockPooling.PoolHead(query, options.Format, b, unit, shape.QueryHeads, shape.QueryLength, d, blockSize, pooledQ);
+                BlockPooling.PoolHead(query, options.Format, b, unit, shape.QueryHeads, shape.QueryLength, d, blockSize, pooledQ, nameof(query));
             else
             {
                 // The mean of the group's pooled vectors: its scores are the mean of the heads' pooled scores.
                 pooledQ.AsSpan().Clear();
                 for (int h = unit * group; h < (unit + 1) * group; h++)
                 {
-                    BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, headQ);
+                    BlockPooling.PoolHead(query, options.Format, b, h, shape.QueryHeads, shape.QueryLength, d, blockSize, headQ, nameof(query));
                     TensorPrimitives.Add(pooledQ, headQ, pooledQ);
                 }
                 TensorPrimitives.Multiply(pooledQ, 1f / group, pooledQ);
@@ -104,19 +104,23 @@ public static partial class BlockSelection
             throw new ArgumentException($"query has {query.Length} elements; the shape needs Batch·QueryHeads·QueryLength·HeadDim = {shape.QueryElements}.", nameof(query));
         if (key.Length != shape.KeyElements)
             throw new ArgumentException($"key has {key.Length} elements; the shape needs Batch·KeyValueHeads·KeyLength·HeadDim = {shape.KeyElements}.", nameof(key));
-        // NaN would make the ordering of scores meaningless.
-        if (HasNonFinite(query))
-            throw new ArgumentException("query holds NaN or ∞; block selection needs finite values.", nameof(query));
-        if (HasNonFinite(key))
-            throw new ArgumentException("key holds NaN or ∞; block selection needs finite values.", nameof(key));
+        // NaN/∞ (which would make the ordering of scores meaningless) are found while pooling: see BlockPooling.PoolHead.
     }
 
-    private static bool HasNonFinite(ReadOnlySpan<float> x)
+    /// <summary>
+    /// Runs <paramref name="body"/> for 0 … count−1 on up to <paramref name="threads"/> threads. An argument error from a worker is
+    /// rethrown as itself (not wrapped in an <see cref="AggregateException"/>), so callers see the ArgumentException the API documents.
+    /// </summary>
+    internal static void ForEachHead(int count, int threads, Action<int> body)
     {
-        // Sum·0 is NaN for any NaN/∞ element; a finite overflow of the sum is rechecked element by element, never a false alarm.
-        if (float.IsFinite(TensorPrimitives.Sum(x) * 0f)) return false;
-        foreach (float v in x) if (!float.IsFinite(v)) return true;
-        return false;
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0 && e.InnerExceptions[0] is ArgumentException)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
     }
 
     internal static int[] UnionSorted(int[] a, int[] b)

@@ -98,5 +98,7 @@ public class RoutingSelectionTests
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = 2, TopClusters = 3 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Iterations = -1 })).ParamName);
         Assert.Equal("query", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q.AsSpan(2), k, s, 16, new RoutingOptions())).ParamName);
+        k[7] = float.NaN;
+        Assert.Equal("key", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions())).ParamName);
     }
 }

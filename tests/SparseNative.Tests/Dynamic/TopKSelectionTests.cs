@@ -223,6 +223,17 @@ public class TopKSelectionTests
         Assert.Equal("key", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k.AsSpan(1), s, 16, new TopKOptions())).ParamName);
         q[5] = float.NaN;
         Assert.Equal("query", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions())).ParamName);
+        Assert.Equal("query", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { PerKeyValueGroup = true })).ParamName);
+        q[5] = 0.5f;
+        // Non-finite values are found while pooling, in any head, batch row and format; the worker's error is not wrapped.
+        var s2 = new AttentionShape(2, 4, 2, 40, 40, 8);
+        var (q2, k2, _) = TestData.Qkv(s2, 3);
+        k2[^3] = float.NegativeInfinity;
+        var e = Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q2, k2, s2, 16, new TopKOptions { Format = TensorFormat.Bshd }));
+        Assert.Equal("key", e.ParamName);
+        Assert.Contains("batch 1", e.Message);
+        k2[^3] = 3e38f; k2[^11] = 3e38f; // finite, but the block sum overflows
+        Assert.Contains("overflow", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q2, k2, s2, 16, new TopKOptions())).Message);
         Assert.Throws<ArgumentNullException>(() => BlockSelection.TopK(q, k, s, 16, null!));
     }
 }
