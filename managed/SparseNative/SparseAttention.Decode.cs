@@ -44,6 +44,7 @@ public static partial class SparseAttention
         if (chunks == 1) return Forward(query, key, value, output, shape, layout, trusted, logSumExp);
 
         var chunkOptions = trusted with { MaxThreads = 1 };
+        SelectBackend(shape, layout, chunkOptions); // a backend that cannot run this throws here, before any work starts
         var partOut = new float[chunks][];
         var partLse = new float[chunks][];
         var kinds = new Backend[chunks];
@@ -53,7 +54,7 @@ public static partial class SparseAttention
             {
                 nint qp = (nint)q, kp = (nint)k, vp = (nint)v;
                 int ql = query.Length, kl = key.Length;
-                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, s =>
+                ParallelWork.For(chunks, threads, s =>
                 {
                     partOut[s] = new float[shape.QueryElements];
                     partLse[s] = new float[shape.LogSumExpElements];

@@ -14,7 +14,8 @@ public static class SegmentLayout
     /// Layouts are per head, not per batch row: with <paramref name="batch"/> &gt; 1 the result is the union over batch rows
     /// (a block is active if it is needed by any row). Rows with different packings therefore compute some blocks that are
     /// fully masked for them; group similar packings into one call, or call once per row, to avoid that.
-    /// Cost: one pass over each (query block, key block) pair's distinct ids, <c>O(QB·KB·blockSize)</c> at worst.
+    /// Cost: one pass over the ids, then per query block and distinct id, one step per key block holding that id: proportional
+    /// to the tokens plus the active blocks for packed sequences and windows (ids in contiguous runs).
     /// </remarks>
     /// <param name="querySegmentIds"><c>[batch, queryLength]</c>, any int values.</param>
     /// <param name="keySegmentIds"><c>[batch, keyLength]</c>.</param>
@@ -49,14 +50,30 @@ public static class SegmentLayout
             // id has firstKey ≤ lastQuery + offset.
             var queryIds = Summaries(querySegmentIds.Slice(b * queryLength, queryLength), blockSize, keepLast: true);
             var keyIds = Summaries(keySegmentIds.Slice(b * keyLength, keyLength), blockSize, keepLast: false);
+            // Index: id → the key blocks holding it, ascending (so their first positions ascend too). Each query block then
+            // visits only the key blocks of its own ids: linear in the active blocks, not in QB·KB.
+            var blocksOfId = new Dictionary<int, List<(int Block, int FirstKey)>>();
+            for (int c = 0; c < kb; c++)
+                foreach (var (id, first) in keyIds[c])
+                {
+                    if (!blocksOfId.TryGetValue(id, out var list)) blocksOfId[id] = list = [];
+                    list.Add((c, first));
+                }
             for (int r = 0; r < qb; r++)
-                for (int c = 0; c < kb; c++)
-                    if (!active[r].Contains(c) && Meet(queryIds[r], keyIds[c], causal, offset)) active[r].Add(c);
+                foreach (var (id, lastQuery) in queryIds[r])
+                {
+                    if (!blocksOfId.TryGetValue(id, out var list)) continue;
+                    foreach (var (c, firstKey) in list)
+                    {
+                        if (causal && (long)firstKey > (long)lastQuery + offset) break;
+                        active[r].Add(c);
+                    }
+                }
         }
         return BlockLayout.Build(blockSize, qb, kb, 1, (_, r, row) => row.AddRange(active[r]));
     }
 
-    /// <summary>For each block, its distinct ids ascending with the last (or first) position of each.</summary>
+    /// <summary>For each block, its distinct ids with the last (or first) position of each.</summary>
     private static (int Id, int Position)[][] Summaries(ReadOnlySpan<int> ids, int blockSize, bool keepLast)
     {
         int blocks = BlockLayout.BlocksFor(ids.Length, blockSize);
@@ -68,26 +85,8 @@ public static class SegmentLayout
             int t0 = blk * blockSize, t1 = Math.Min(t0 + blockSize, ids.Length);
             for (int t = t0; t < t1; t++)
                 if (keepLast || !map.ContainsKey(ids[t])) map[ids[t]] = t;
-            var pairs = map.Select(kv => (kv.Key, kv.Value)).ToArray();
-            Array.Sort(pairs, (x, y) => x.Item1.CompareTo(y.Item1));
-            result[blk] = pairs;
+            result[blk] = map.Select(kv => (kv.Key, kv.Value)).ToArray();
         }
         return result;
-    }
-
-    private static bool Meet((int Id, int Position)[] queries, (int Id, int Position)[] keys, bool causal, int offset)
-    {
-        int i = 0, j = 0;
-        while (i < queries.Length && j < keys.Length)
-        {
-            if (queries[i].Id < keys[j].Id) i++;
-            else if (queries[i].Id > keys[j].Id) j++;
-            else
-            {
-                if (!causal || (long)keys[j].Position <= (long)queries[i].Position + offset) return true;
-                i++; j++;
-            }
-        }
-        return false;
     }
 }

@@ -44,7 +44,7 @@ public static partial class BlockSelection
             {
                 nint qp = (nint)qPtr, kp = (nint)kPtr;
                 int qLength = query.Length, kLength = key.Length;
-                ForEachHead(shape.QueryHeads, options.ResolveThreads(), h =>
+                ParallelWork.For(shape.QueryHeads, options.ResolveThreads(), h =>
                     selected[h] = RouteHead(new ReadOnlySpan<float>((float*)qp, qLength), new ReadOnlySpan<float>((float*)kp, kLength),
                         shape, geo, options, h, firsts));
             }

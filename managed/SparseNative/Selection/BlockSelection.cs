@@ -46,7 +46,7 @@ public static partial class BlockSelection
             {
                 nint qp = (nint)qPtr, kp = (nint)kPtr;
                 int qLength = query.Length, kLength = key.Length;
-                ForEachHead(units, options.ResolveThreads(), u =>
+                ParallelWork.For(units, options.ResolveThreads(), u =>
                     selected[u] = SelectUnit(new ReadOnlySpan<float>((float*)qp, qLength), new ReadOnlySpan<float>((float*)kp, kLength),
                         shape, geo, options, scale, u));
             }
@@ -105,22 +105,6 @@ public static partial class BlockSelection
         if (key.Length != shape.KeyElements)
             throw new ArgumentException($"key has {key.Length} elements; the shape needs Batch·KeyValueHeads·KeyLength·HeadDim = {shape.KeyElements}.", nameof(key));
         // NaN/∞ (which would make the ordering of scores meaningless) are found while pooling: see BlockPooling.PoolHead.
-    }
-
-    /// <summary>
-    /// Runs <paramref name="body"/> for 0 … count−1 on up to <paramref name="threads"/> threads. An argument error from a worker is
-    /// rethrown as itself (not wrapped in an <see cref="AggregateException"/>), so callers see the ArgumentException the API documents.
-    /// </summary>
-    internal static void ForEachHead(int count, int threads, Action<int> body)
-    {
-        try
-        {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0 && e.InnerExceptions[0] is ArgumentException)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
     }
 
     internal static int[] UnionSorted(int[] a, int[] b)

@@ -86,6 +86,9 @@ public class SplitKeysTests
         Assert.Equal("value", Assert.ThrowsAny<ArgumentException>(() => SparseAttention.ForwardSplitKeys(q, k, v.AsSpan(1), o, s, layout)).ParamName);
         k[100] = float.PositiveInfinity;
         Assert.Equal("key", Assert.ThrowsAny<ArgumentException>(() => SparseAttention.ForwardSplitKeys(q, k, v, o, s, layout, splits: 2)).ParamName);
+        if (!System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported) // a backend that cannot run: its own exception, not an AggregateException
+            Assert.Throws<BackendUnavailableException>(() =>
+                SparseAttention.ForwardSplitKeys(q, k, v, o, s, layout, new AttentionOptions { Backend = Backend.Neon, CheckFinite = false }, splits: 2));
         var wrong = TestData.RandomLayout(16, 1, 5, 1, 1.0, 1);
         Assert.Equal("layout", Assert.ThrowsAny<ArgumentException>(() => SparseAttention.ForwardSplitKeys(q, k, v, o, s, wrong)).ParamName);
     }
