@@ -40,7 +40,7 @@ internal sealed class RowSelector
             for (int c = 0; c < n; c++) _order[c] = c;
             SortDescending(n);
             take = MassPrefix(n, tau);
-            if (o.K > 0) take = Math.Min(take, o.K);
+            if (o.MassMaxBlocks > 0) take = Math.Min(take, o.MassMaxBlocks);
         }
         for (int p = 0; p < take; p++) keep[_order[p]] = true;
 

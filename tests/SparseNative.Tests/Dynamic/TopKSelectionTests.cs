@@ -68,7 +68,8 @@ public class TopKSelectionTests
     {
         var s = new AttentionShape(1, 2, 2, 160, 160, 16);
         var (q, k, _) = TestData.Qkv(s, seed: 41, scale: 3f); // scale 3: peaked pooled scores, prefixes of various lengths
-        var o = new TopKOptions { MassThreshold = tau, K = cap, Causal = causal, KeepFirstBlocks = 0, KeepDiagonal = false };
+        // K = 1 must be ignored under τ; MassMaxBlocks caps.
+        var o = new TopKOptions { MassThreshold = tau, K = 1, MassMaxBlocks = cap, Causal = causal, KeepFirstBlocks = 0, KeepDiagonal = false };
         var layout = BlockSelection.TopK(q, k, s, 16, o);
         for (int h = 0; h < 2; h++)
         {
@@ -219,6 +220,7 @@ public class TopKSelectionTests
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { MassThreshold = 1.5 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { KeepFirstBlocks = -2 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { MaxThreads = -1 })).ParamName);
+        Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 16, new TopKOptions { MassThreshold = 0.5, MassMaxBlocks = -1 })).ParamName);
         Assert.Equal("blockSize", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k, s, 24, new TopKOptions())).ParamName);
         Assert.Equal("key", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.TopK(q, k.AsSpan(1), s, 16, new TopKOptions())).ParamName);
         q[5] = float.NaN;
