@@ -22,10 +22,10 @@ public sealed class PackedSequences
     public int KeyLength { get; }
 
     /// <summary>The sequence index of each query token, <c>[QueryLength]</c>.</summary>
-    public int[] QuerySegmentIds { get; }
+    public ReadOnlyMemory<int> QuerySegmentIds { get; }
 
     /// <summary>The sequence index of each key token, <c>[KeyLength]</c>.</summary>
-    public int[] KeySegmentIds { get; }
+    public ReadOnlyMemory<int> KeySegmentIds { get; }
 
     /// <summary>The one-list layout those ids imply (see <see cref="SegmentLayout.FromSegmentIds"/>).</summary>
     public BlockLayout Layout { get; }

@@ -34,25 +34,29 @@ public sealed class WindowPartition
     public int WindowCount { get; }
 
     /// <summary><c>Permutation[p]</c> is the row-major grid index <c>y · Width + x</c> of the token placed at position <c>p</c>.</summary>
-    public int[] Permutation { get; }
+    public ReadOnlyMemory<int> Permutation => _permutation;
 
     /// <summary><c>InversePermutation[t]</c> is the position of grid token <c>t</c> after permutation.</summary>
-    public int[] InversePermutation { get; }
+    public ReadOnlyMemory<int> InversePermutation => _inverse;
 
-    /// <summary>Per permuted position: equal ids ⇔ the two tokens may attend to each other.</summary>
-    public int[] SegmentIds { get; }
+    /// <summary>Per permuted position: equal ids ⇔ the two tokens may attend to each other. Pass it as both
+    /// <see cref="AttentionOptions.QuerySegmentIds"/> and <see cref="AttentionOptions.KeySegmentIds"/> (one image; repeat it per
+    /// batch row for several).</summary>
+    public ReadOnlyMemory<int> SegmentIds => _segments;
 
     /// <summary>The one-list layout the segment ids imply (non-causal), over the permuted tokens.</summary>
     public BlockLayout Layout { get; }
+
+    private readonly int[] _permutation, _inverse, _segments;
 
     internal WindowPartition(int height, int width, int window, int shift, int windowCount, int[] permutation, int[] segmentIds,
         int blockSize)
     {
         Height = height; Width = width; Window = window; Shift = shift; WindowCount = windowCount;
-        Permutation = permutation;
-        SegmentIds = segmentIds;
-        InversePermutation = new int[permutation.Length];
-        for (int p = 0; p < permutation.Length; p++) InversePermutation[permutation[p]] = p;
+        _permutation = permutation;
+        _segments = segmentIds;
+        _inverse = new int[permutation.Length];
+        for (int p = 0; p < permutation.Length; p++) _inverse[permutation[p]] = p;
         Layout = SegmentLayout.FromSegmentIds(segmentIds, segmentIds, 1, segmentIds.Length, segmentIds.Length, blockSize, causal: false);
     }
 
@@ -61,11 +65,11 @@ public sealed class WindowPartition
     /// <paramref name="featuresPerToken"/> floats (BSHD Q/K/V: <c>heads · HeadDim</c>).
     /// </summary>
     public void Permute(ReadOnlySpan<float> tokens, Span<float> permuted, int featuresPerToken, int batch = 1) =>
-        Gather(tokens, permuted, featuresPerToken, batch, Permutation, nameof(tokens), nameof(permuted));
+        Gather(tokens, permuted, featuresPerToken, batch, _permutation, nameof(tokens), nameof(permuted));
 
     /// <summary>The inverse of <see cref="Permute"/>: <c>tokens[t] = permuted[InversePermutation[t]]</c>.</summary>
     public void Unpermute(ReadOnlySpan<float> permuted, Span<float> tokens, int featuresPerToken, int batch = 1) =>
-        Gather(permuted, tokens, featuresPerToken, batch, InversePermutation, nameof(permuted), nameof(tokens));
+        Gather(permuted, tokens, featuresPerToken, batch, _inverse, nameof(permuted), nameof(tokens));
 
     private void Gather(ReadOnlySpan<float> source, Span<float> destination, int features, int batch, int[] from,
         string sourceName, string destinationName)

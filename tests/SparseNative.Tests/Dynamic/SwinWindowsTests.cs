@@ -101,7 +101,7 @@ public class SwinWindowsTests
                 int yb = (b / width - shift + height) % height, xb = (b % width - shift + width) % width;
                 bool swin = ya / window == yb / window && xa / window == xb / window &&
                             Slice(ya, height) * 3 + Slice(xa, width) == Slice(yb, height) * 3 + Slice(xb, width);
-                bool ours = part.SegmentIds[part.InversePermutation[a]] == part.SegmentIds[part.InversePermutation[b]];
+                bool ours = part.SegmentIds.Span[part.InversePermutation.Span[a]] == part.SegmentIds.Span[part.InversePermutation.Span[b]];
                 Assert.True(swin == ours, $"tokens {a}, {b}: Swin {swin}, ours {ours}");
             }
     }
@@ -110,12 +110,13 @@ public class SwinWindowsTests
     public void PermutationIsABijectionAndWindowsAreContiguous()
     {
         var part = SwinWindows.Shifted(10, 13, 4, 2, 16);
-        Assert.Equal(Enumerable.Range(0, 130), part.Permutation.Order());
-        for (int t = 0; t < 130; t++) Assert.Equal(t, part.Permutation[part.InversePermutation[t]]);
+        Assert.Equal(Enumerable.Range(0, 130), part.Permutation.ToArray().Order());
+        for (int t = 0; t < 130; t++) Assert.Equal(t, part.Permutation.Span[part.InversePermutation.Span[t]]);
         // Each segment occupies one contiguous run of positions (so blocks straddle at most the runs' edges).
         var seen = new HashSet<int>();
+        var ids = part.SegmentIds.Span;
         for (int p = 0; p < 130; p++)
-            if (p == 0 || part.SegmentIds[p] != part.SegmentIds[p - 1]) Assert.True(seen.Add(part.SegmentIds[p]), $"segment {part.SegmentIds[p]} split");
+            if (p == 0 || ids[p] != ids[p - 1]) Assert.True(seen.Add(ids[p]), $"segment {ids[p]} split");
         Assert.True(part.Layout.Density < 0.5);
     }
 
