@@ -76,6 +76,45 @@ public class RoutingSelectionTests
     }
 
     [Fact]
+    public void BhsdAndBshdGiveTheSameLayout()
+    {
+        var s = new AttentionShape(2, 4, 2, 96, 130, 8);
+        var (q, k, _) = TestData.Qkv(s, 31);
+        var o = new RoutingOptions { Clusters = 3, TopClusters = 1, Iterations = 4, Seed = 9, KeepFirstBlocks = 0, KeepDiagonal = false };
+        var bhsd = BlockSelection.Routing(q, k, s, 16, o);
+        var bshd = BlockSelection.Routing(ToBshd(q, s.Batch, s.QueryHeads, s.QueryLength, 8), ToBshd(k, s.Batch, s.KeyValueHeads, s.KeyLength, 8),
+            s, 16, o with { Format = TensorFormat.Bshd });
+        Assert.Equal(bhsd, bshd);
+    }
+
+    [Fact]
+    public void BatchRowsAreUnioned()
+    {
+        // Two batch rows with different planted clusters: each query block gets the union of its two rows' cluster mates.
+        var one = new AttentionShape(1, 2, 1, 16 * 6, 16 * 6, 8);
+        int[] qc0 = [0, 1, 2, 0, 1, 2], kc0 = [2, 1, 0, 2, 1, 0];
+        int[] qc1 = [1, 1, 0, 0, 2, 2], kc1 = [0, 1, 2, 0, 1, 2];
+        var (q0, k0) = Planted(one, 16, qc0, kc0, seed: 1);
+        var (q1, k1) = Planted(one, 16, qc1, kc1, seed: 2);
+        var s = one with { Batch = 2 };
+        var layout = BlockSelection.Routing([.. q0, .. q1], [.. k0, .. k1], s, 16,
+            new RoutingOptions { Clusters = 3, KeepFirstBlocks = 0, KeepDiagonal = false });
+        for (int h = 0; h < 2; h++)
+            for (int r = 0; r < 6; r++)
+                Assert.Equal(Enumerable.Range(0, 6).Where(c => kc0[c] == qc0[r] || kc1[c] == qc1[r]), layout.Row(h, r).ToArray());
+    }
+
+    private static float[] ToBshd(float[] x, int batch, int heads, int length, int d)
+    {
+        var y = new float[x.Length];
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int t = 0; t < length; t++)
+                    Array.Copy(x, ((b * heads + h) * length + t) * d, y, ((b * length + t) * heads + h) * d, d);
+        return y;
+    }
+
+    [Fact]
     public void SplitMix64FollowsItsPublishedDefinition()
     {
         // Values computed by hand from the definition (state += golden gamma; two xor-shift-multiply rounds), seed 0.
