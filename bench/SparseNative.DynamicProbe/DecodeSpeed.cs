@@ -40,5 +40,17 @@ internal static class DecodeSpeed
                     double bytes = 2.0 * layout.ActiveBlocks * block * s.KeyValueHeads * s.HeadDim * 4;
                     Console.WriteLine($"| {name} | {(split ? "ForwardSplitKeys" : "Forward")} ({ran}) | {threads} | {ms:F1} ({fastest:F1}) | {1000 / ms:F1} | {bytes / ms / 1e6:F1} |");
                 }
+
+        // Choosing the blocks from the data at every step: TopK pools the whole key cache each call.
+        Console.WriteLine("| selection for this step | threads | ms, median (fastest) | blocks kept |");
+        Console.WriteLine("| --- | --- | --- | --- |");
+        foreach (bool group in new[] { false, true })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var topk = new TopKOptions { K = 64, KeepFirstBlocks = 1, KeepLocalWindow = 31, Causal = true, PerKeyValueGroup = group, MaxThreads = threads };
+                BlockLayout selected = null!;
+                var (ms, fastest) = Timing.Measure(reps, () => selected = BlockSelection.TopK(q, k, s, block, topk));
+                Console.WriteLine($"| TopK K=64 + sink + window 31{(group ? ", per KV group" : "")} | {threads} | {ms:F1} ({fastest:F1}) | {selected.Density:P1} |");
+            }
     }
 }
