@@ -52,5 +52,20 @@ internal static class DecodeSpeed
                 var (ms, fastest) = Timing.Measure(reps, () => selected = BlockSelection.TopK(q, k, s, block, topk));
                 Console.WriteLine($"| TopK K=64 + sink + window 31{(group ? ", per KV group" : "")} | {threads} | {ms:F1} ({fastest:F1}) | {selected.Density:P1} |");
             }
+
+        // The same selection from block means kept up to date by appends (the whole cache appended once, untimed).
+        var means = new KeyBlockMeans(1, s.KeyValueHeads, s.HeadDim, block);
+        means.Append(k, s.KeyLength);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var topk = new TopKOptions { K = 64, KeepFirstBlocks = 1, KeepLocalWindow = 31, Causal = true, MaxThreads = threads };
+            BlockLayout selected = null!;
+            var (ms, fastest) = Timing.Measure(reps, () => selected = BlockSelection.TopK(q, means, s, block, topk));
+            Console.WriteLine($"| TopK K=64 + sink + window 31, from KeyBlockMeans | {threads} | {ms:F2} ({fastest:F2}) | {selected.Density:P1} |");
+        }
+        // Appending one decode step's key to a 128k-token summary (amortised over 64 appends; the summary keeps growing).
+        var oneToken = Synthetic.Uniform(s.KeyValueHeads * s.HeadDim, 9);
+        var (appendMs, appendFastest) = Timing.Measure(reps, () => { for (int i = 0; i < 64; i++) means.Append(oneToken, 1); });
+        Console.WriteLine($"| KeyBlockMeans.Append, 1 token | - | {appendMs / 64 * 1000:F1} µs ({appendFastest / 64 * 1000:F1}) | - |");
     }
 }

@@ -34,6 +34,55 @@ public static partial class BlockSelection
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(nameof(options));
         ValidateInputs(query, key, shape, blockSize);
+        unsafe
+        {
+            fixed (float* kPtr = key)
+            {
+                nint kp = (nint)kPtr;
+                int kLength = key.Length;
+                return TopKCore(query, shape, blockSize, options, (b, h, pooled) =>
+                    BlockPooling.PoolHead(new ReadOnlySpan<float>((float*)kp, kLength), options.Format, b, h, shape.KeyValueHeads,
+                        shape.KeyLength, shape.HeadDim, blockSize, pooled, nameof(key)));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="TopK(ReadOnlySpan{float}, ReadOnlySpan{float}, AttentionShape, int, TopKOptions)"/> with the keys given by their
+    /// block means, kept up to date by a <see cref="KeyBlockMeans"/> as a decoder appends tokens: the same layout, bit for bit,
+    /// without reading the key cache.
+    /// </summary>
+    /// <param name="query">Q, <c>[Batch, QueryHeads, QueryLength, HeadDim]</c> in <see cref="BlockSelectionOptions.Format"/>.</param>
+    /// <param name="keyMeans">The block means of the keys; its sizes must match <paramref name="shape"/> and <paramref name="blockSize"/>,
+    /// and its <see cref="KeyBlockMeans.Length"/> must be <see cref="AttentionShape.KeyLength"/>.</param>
+    /// <param name="shape">The sizes of the attention the layout is for.</param>
+    /// <param name="blockSize">16, 32, 64 or 128, the summary's block size.</param>
+    /// <param name="options">k or τ, keep-set, causality, grouping.</param>
+    /// <exception cref="ArgumentException">A size does not match, an option is invalid, or Q holds NaN or ∞; the message names it.</exception>
+    public static BlockLayout TopK(ReadOnlySpan<float> query, KeyBlockMeans keyMeans, AttentionShape shape, int blockSize,
+        TopKOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(keyMeans);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(nameof(options));
+        shape.Validate(nameof(shape));
+        BlockLayout.ValidateBlockSize(blockSize, nameof(blockSize));
+        if (keyMeans.BlockSize != blockSize || keyMeans.Batch != shape.Batch || keyMeans.KeyValueHeads != shape.KeyValueHeads ||
+            keyMeans.HeadDim != shape.HeadDim || keyMeans.Length != shape.KeyLength)
+            throw new ArgumentException(
+                $"keyMeans summarises {keyMeans.Length} keys of batch {keyMeans.Batch}, {keyMeans.KeyValueHeads} K/V heads, d {keyMeans.HeadDim}, " +
+                $"block {keyMeans.BlockSize}; the call needs {shape.KeyLength} keys of batch {shape.Batch}, {shape.KeyValueHeads} K/V heads, " +
+                $"d {shape.HeadDim}, block {blockSize}.", nameof(keyMeans));
+        if (query.Length != shape.QueryElements)
+            throw new ArgumentException($"query has {query.Length} elements; the shape needs Batch·QueryHeads·QueryLength·HeadDim = {shape.QueryElements}.", nameof(query));
+        int kb = shape.KeyBlocks(blockSize);
+        return TopKCore(query, shape, blockSize, options, (b, h, pooled) => keyMeans.CopyMeans(b, h, kb, pooled));
+    }
+
+    /// <summary>TopK from the pooled keys that <paramref name="poolKeys"/> writes for (batch row, K/V head).</summary>
+    private static BlockLayout TopKCore(ReadOnlySpan<float> query, AttentionShape shape, int blockSize, TopKOptions options,
+        Action<int, int, float[]> poolKeys)
+    {
         var geo = new BlockGeometry(shape, blockSize);
         int d = shape.HeadDim, group = shape.GroupSize;
         int units = options.PerKeyValueGroup ? shape.KeyValueHeads : shape.QueryHeads;
@@ -45,18 +94,17 @@ public static partial class BlockSelection
         int kvUnits = shape.Batch * shape.KeyValueHeads;
         var pooledKeys = new float[kvUnits][];
         int threads = options.ResolveThreads();
+        ParallelWork.For(kvUnits, threads, i =>
+        {
+            pooledKeys[i] = new float[geo.KeyBlocks * d];
+            poolKeys(i / shape.KeyValueHeads, i % shape.KeyValueHeads, pooledKeys[i]);
+        });
         unsafe
         {
-            fixed (float* qPtr = query, kPtr = key)
+            fixed (float* qPtr = query)
             {
-                nint qp = (nint)qPtr, kp = (nint)kPtr;
-                int qLength = query.Length, kLength = key.Length;
-                ParallelWork.For(kvUnits, threads, i =>
-                {
-                    pooledKeys[i] = new float[geo.KeyBlocks * d];
-                    BlockPooling.PoolHead(new ReadOnlySpan<float>((float*)kp, kLength), options.Format, i / shape.KeyValueHeads,
-                        i % shape.KeyValueHeads, shape.KeyValueHeads, shape.KeyLength, d, blockSize, pooledKeys[i], nameof(key));
-                });
+                nint qp = (nint)qPtr;
+                int qLength = query.Length;
                 ParallelWork.For(units, threads, u =>
                     selected[u] = SelectUnit(new ReadOnlySpan<float>((float*)qp, qLength), pooledKeys, shape, geo, options, scale, u));
             }

@@ -1,7 +1,7 @@
 namespace SparseNative;
 
 /// <summary>
-/// What every data-dependent block selection (<see cref="BlockSelection.TopK"/>, <see cref="BlockSelection.Routing"/>) shares:
+/// What every data-dependent block selection (<see cref="BlockSelection.TopK(ReadOnlySpan{float}, ReadOnlySpan{float}, AttentionShape, int, TopKOptions)"/>, <see cref="BlockSelection.Routing"/>) shares:
 /// the keep-set that is always selected, causality, the tensor format and the score scale.
 /// </summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 namespace SparseNative;
 
-/// <summary>Options of <see cref="BlockSelection.TopK"/>.</summary>
+/// <summary>Options of <see cref="BlockSelection.TopK(ReadOnlySpan{float}, ReadOnlySpan{float}, AttentionShape, int, TopKOptions)"/>.</summary>
 public sealed record TopKOptions : BlockSelectionOptions
 {
     /// <summary>

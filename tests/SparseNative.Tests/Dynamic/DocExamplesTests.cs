@@ -92,4 +92,21 @@ public class DocExamplesTests
         SparseAttention.Forward(q, k, v, expected, shape, layout, new AttentionOptions { Causal = true });
         Assert.True(TestData.RelativeError(output, expected) <= 1e-5);
     }
+
+    [Fact]
+    public void DecodeSelectionExample()
+    {
+        var shape = new AttentionShape(1, 8, 2, 1, 5000, 64);
+        var (q, k, v) = TestData.Qkv(shape, 6);
+        var prompt = k;                                       // the keys of the prompt, [1, 2, 5000, 64]
+        var output = new float[shape.QueryElements];
+        // --- docs/DYNAMIC.md: decode selection ---
+        var keyMeans = new KeyBlockMeans(batch: 1, keyValueHeads: 2, headDim: 64, blockSize: 64);
+        keyMeans.Append(prompt, tokens: 5000);                // then keyMeans.Append(newKey, 1) after each step
+        var options = new TopKOptions { K = 16, KeepFirstBlocks = 1, KeepLocalWindow = 4, Causal = true, PerKeyValueGroup = true };
+        var layout = BlockSelection.TopK(q, keyMeans, shape, blockSize: 64, options);
+        SparseAttention.ForwardSplitKeys(q, k, v, output, shape, layout, new AttentionOptions { Causal = true });
+        // --- end ---
+        Assert.Equal(BlockSelection.TopK(q, k, shape, 64, options), layout);
+    }
 }
