@@ -11,7 +11,8 @@ namespace SparseNative;
 /// <remarks>
 /// The means are accumulated in the same order and arithmetic as the pooling inside <c>TopK</c> (the first row of a block,
 /// then row by row, then one multiplication by 1/rows), so a selection from this cache equals, bit for bit, the selection
-/// from the full keys. Memory: one float per <c>Batch · KeyValueHeads · HeadDim</c> per block.
+/// from the full keys. Memory: one float per <c>Batch · KeyValueHeads · HeadDim</c> per block. Not synchronised: do not
+/// <see cref="Append"/> while another thread selects from the same instance.
 /// </remarks>
 public sealed class KeyBlockMeans
 {
