@@ -33,12 +33,16 @@ internal sealed class LayoutOptions
     private readonly Option<int?> _dilation = new("--dilation") { Description = "dilated: keep every n-th block (2)." };
     private readonly Option<bool> _unidirectional = new("--unidirectional") { Description = "Layout-level causality (local, fixed, variable, bigbird, longformer, dilated)." };
     private readonly Option<bool> _horizontal = new("--horizontal") { Description = "fixed, variable: global rows attend everything too." };
+    private readonly Option<int?> _topK = new("--top-k") { Description = "topk: blocks chosen per query block beyond the keep-set (8)." };
+    private readonly Option<double?> _mass = new("--mass") { Description = "topk: choose by pooled softmax mass τ in (0, 1] instead of --top-k." };
+    private readonly Option<int?> _keepFirst = new("--keep-first") { Description = "topk: always keep the first n key blocks (attention sinks) (1)." };
+    private readonly Option<int?> _keepWindow = new("--keep-window") { Description = "topk: always keep blocks within n of the diagonal (0)." };
     private readonly Option<int> _seed = new("--layout-seed") { Description = "Seed of the random blocks (bigbird, variable) (0)." };
 
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { Block, From, FromOrt, _window, _local, _stride, _layouts, _numLocal, _numGlobal, _differentGlobal,
-                     _random, _sliding, _localWindows, _global, _globalEnd, _span, _dilation, _unidirectional, _horizontal, _seed })
+                     _random, _sliding, _localWindows, _global, _globalEnd, _span, _dilation, _unidirectional, _horizontal, _topK, _mass, _keepFirst, _keepWindow, _seed })
             command.Options.Add(o);
     }
 
@@ -62,6 +66,7 @@ internal sealed class LayoutOptions
             GlobalEnd = Hosting.ListParser.IntsOrNull(r.GetValue(_globalEnd), "--global-end"),
             Span = r.GetValue(_span), Dilation = r.GetValue(_dilation),
             Unidirectional = r.GetValue(_unidirectional), Horizontal = r.GetValue(_horizontal), Seed = r.GetValue(_seed),
+            TopK = r.GetValue(_topK), Mass = r.GetValue(_mass), KeepFirst = r.GetValue(_keepFirst), KeepWindow = r.GetValue(_keepWindow),
         };
         int? block = r.GetValue(Block);
         var entries = patterns.Select(PatternCatalog.Find).ToArray();

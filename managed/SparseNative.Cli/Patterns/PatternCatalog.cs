@@ -42,8 +42,26 @@ internal static class PatternCatalog
                 r.Settings.Unidirectional, r.Heads)),
         new("dilated", "every --dilation-th block within --span blocks of the diagonal", "--span (8), --dilation (2), --unidirectional",
             r => BlockPatterns.Dilated(Square(r), r.BlockSize, r.Settings.Span ?? 8, r.Settings.Dilation ?? 2, r.Settings.Unidirectional)),
-        // Data-dependent patterns (top-k selection) register here with NeedsInputs = true and read PatternRequest.Inputs.
+        // Data-dependent patterns register with NeedsInputs = true and read Q and K from PatternRequest.Inputs.
+        new("topk", "data-dependent: keep-set (sink blocks, diagonal, local window) + the --top-k best pooled Q·Kᵀ blocks per query block, or a softmax-mass --mass τ (BlockSelection.TopK)",
+            "--top-k (8), --mass, --keep-first (1), --keep-window (0)", TopK) { NeedsInputs = true },
     ];
+
+    private static BlockLayout TopK(PatternRequest r)
+    {
+        var x = r.Inputs!;
+        var options = new TopKOptions
+        {
+            K = r.Settings.TopK ?? 8,
+            MassThreshold = r.Settings.Mass,
+            KeepFirstBlocks = r.Settings.KeepFirst ?? 1,
+            KeepLocalWindow = r.Settings.KeepWindow ?? 0,
+            Causal = x.Causal,
+            Format = x.Format,
+            Scale = x.Scale,
+        };
+        return BlockSelection.TopK(x.Query.Span, x.Key.Span, x.Shape, r.BlockSize, options);
+    }
 
     /// <summary>The names, for help text and error messages.</summary>
     public static string Names => string.Join(", ", All.Select(p => p.Name));

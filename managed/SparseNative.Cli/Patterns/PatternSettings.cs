@@ -22,6 +22,10 @@ internal sealed record PatternSettings
     public int? Dilation { get; init; }
     public bool Unidirectional { get; init; }
     public bool Horizontal { get; init; }
+    public int? TopK { get; init; }
+    public double? Mass { get; init; }
+    public int? KeepFirst { get; init; }
+    public int? KeepWindow { get; init; }
     public int Seed { get; init; }
 }
 
@@ -33,8 +37,7 @@ internal sealed record PatternSettings
 /// <param name="Settings">The pattern parameters.</param>
 /// <param name="Inputs">
 /// The tensors, when the command has them (<c>run</c>, <c>bench</c>, <c>demo</c>); <c>null</c> for <c>layout</c>.
-/// This is the extension point for data-dependent patterns (top-k block selection from pooled Q·Kᵀ): such a pattern reads
-/// Q and K from here. None is registered yet; it lands with the dynamic-selection work.
+/// Data-dependent patterns (the <c>topk</c> block selection from pooled Q·Kᵀ) read Q and K from here.
 /// </param>
 internal sealed record PatternRequest(int QueryLength, int KeyLength, int BlockSize, int Heads, PatternSettings Settings,
     PatternInputs? Inputs = null);
