@@ -74,7 +74,8 @@ internal sealed class OrtSection(MarkdownReport report, PeakSection peaks, Bench
         var layout = BenchLayouts.FromOnnxRuntimeCsr(bs, blocks, layouts, rows, cols, maxNnz);
         var phi3 = new BenchCase($"Phi-3 local {local} + vertical stride {verticalStride}", layout, true, s);
         report.Line($"### (e) Phi-3-small layout (local {local} + vertical stride {verticalStride}, block {bs}, causal, {layouts} layouts, " +
-                    $"{100 * layout.Density:F1}% of blocks) vs ONNX Runtime com.microsoft.SparseAttention (CPU)");
+                    $"{100 * layout.Density:F1}% of all blocks, {100.0 * layout.ActiveBlocks / (layouts * blocks * (blocks + 1) / 2):F1}% of the causal triangle) " +
+                    "vs ONNX Runtime com.microsoft.SparseAttention (CPU)");
         report.Line();
         Columns(report);
         foreach (int t in threads)

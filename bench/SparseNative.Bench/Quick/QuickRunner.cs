@@ -18,8 +18,11 @@ internal static class QuickRunner
         report.Line($"Timing: median of {o.Runs} runs after 2 untimed warm-up runs, buffers allocated once and reused.");
         report.Line();
 
+        // The peak comes first so each row can print its percentage as it finishes; it is re-measured at the end to show
+        // whether the machine stayed quiet.
         var peaks = new PeakSection();
-        peaks.Run(report, o.Threads);
+        peaks.Measure(o.Threads);
+        peaks.Write(report, o.Threads);
 
         int bs = o.BlockSize, blocks = (o.Sequence + bs - 1) / bs;
         var shape = AttentionShape.SelfAttention(1, o.Heads, o.Sequence, o.HeadDim);
@@ -39,6 +42,8 @@ internal static class QuickRunner
         DensitySection.Run(report, data, bs, o.Threads, o.Runs);
         if (o.Long) LongSequenceSection.Run(report, o.Threads, o.Runs);
 
+        peaks.Measure(o.Threads);
+        peaks.Write(report, o.Threads);
         report.Line($"Quick benchmark took {Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s end to end.");
         if (o.OutFile is { } path)
         {
