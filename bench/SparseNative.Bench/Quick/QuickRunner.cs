@@ -15,6 +15,7 @@ internal static class QuickRunner
         report.Line();
         report.Line($"Machine: {MachineInfo.Summary()}.");
         report.Line($"Backends available: {string.Join(", ", BackendCatalog.Available())}. Each is forced through AttentionOptions.Backend.");
+        report.Line($"Load average (1/5/15 min) at start: {MachineInfo.LoadAverage()} on {Environment.ProcessorCount} cores.");
         report.Line($"Timing: median of {o.Runs} runs after 2 untimed warm-up runs, buffers allocated once and reused.");
         report.Line();
 
@@ -44,6 +45,8 @@ internal static class QuickRunner
 
         peaks.Measure(o.Threads);
         peaks.Write(report, o.Threads);
+        report.Line($"Load average (1/5/15 min) at end: {MachineInfo.LoadAverage()}.");
+        report.Line();
         report.Line($"Quick benchmark took {Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s end to end.");
         if (o.OutFile is { } path)
         {
