@@ -24,7 +24,8 @@ try
 }
 catch (ArgumentException e)
 {
-    Console.Error.WriteLine(e.Message);
+    // A command-line mistake: the message says what is wrong; the parameter-name suffix is noise here.
+    Console.Error.WriteLine(e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", ""));
     return 2;
 }
 

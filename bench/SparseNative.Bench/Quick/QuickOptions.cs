@@ -36,13 +36,20 @@ internal sealed record QuickOptions
                 if (!int.TryParse(v, out int n) || n < min) throw new ArgumentException($"Option {a} needs an integer ≥ {min}, got '{v}'.", nameof(args));
                 return n;
             }
+            int NextBlockSize()
+            {
+                int bs = NextInt(1);
+                if (!BlockLayout.SupportedBlockSizes.Contains(bs))
+                    throw new ArgumentException($"Option --block must be 16, 32, 64 or 128, got {bs}.", nameof(args));
+                return bs;
+            }
             o = a switch
             {
                 "--threads" => o with { Threads = ParseList(Next(), a) },
                 "--seq" => o with { Sequence = NextInt(1) },
                 "--heads" => o with { Heads = NextInt(1) },
                 "--head-dim" => o with { HeadDim = NextInt(8) },
-                "--block" => o with { BlockSize = NextInt(16) },
+                "--block" => o with { BlockSize = NextBlockSize() },
                 "--runs" => o with { Runs = NextInt(1) },
                 "--out" => o with { OutFile = Next() },
                 "--long" => o with { Long = true },
