@@ -28,10 +28,10 @@ internal static class KernelSection
                 foreach (int t in threads)
                 {
                     var timing = Timing.Measure(() => BackendCatalog.Forward(data, c.Layout, backend, c.Causal, t), runs);
-                    double g = timing.Gflops(c.Flops), peak = peaks.PeakFor(backend, t);
+                    double g = timing.Gflops(c.Flops);
                     string width = BackendCatalog.PeakWidth(backend) is { } w ? $"Vector{(int)w}×{t}" : "—";
                     report.Row(c.Name, $"{100 * c.Layout.Density:F1}%", backend.ToString(), t.ToString(), F(timing.MedianMs),
-                        F(g), F(100 * g / peak), width);
+                        F(g), peaks.Percent(g, backend, t), width);
                 }
             }
         report.Line();

@@ -3,23 +3,31 @@ using System.Text;
 
 namespace SparseNative.Bench.Quick;
 
-/// <summary>Collects the report as Markdown and echoes each finished line to the console as it comes.</summary>
+/// <summary>
+/// A table cell whose text may be computed late: "% of peak" cells are evaluated once more when the report is rendered,
+/// after the peak has been re-measured at the end of the run.
+/// </summary>
+internal readonly record struct Cell(Func<string> Text)
+{
+    public static implicit operator Cell(string text) => new(() => text);
+}
+
+/// <summary>
+/// Collects the report as Markdown. Each line is echoed to standard error as it is produced (progress, with the figures
+/// known at that moment); <see cref="Render"/> produces the final text, in which late cells take their final values, for
+/// standard output and the <c>--out</c> file.
+/// </summary>
 internal sealed class MarkdownReport
 {
-    private readonly StringBuilder _text = new();
+    private readonly List<Func<string>> _lines = [];
 
-    public void Line(string line = "")
-    {
-        _text.AppendLine(line);
-        Console.WriteLine(line);
-        Console.Out.Flush();
-    }
+    public void Line(string line = "") => Add(() => line);
 
-    /// <summary>A note for the console only (progress, skips), kept out of the table text unless <paramref name="alsoInReport"/>.</summary>
-    public void Note(string note, bool alsoInReport = true)
+    /// <summary>A quoted note, in the report and on the console.</summary>
+    public void Note(string note)
     {
-        if (alsoInReport) _text.AppendLine($"> {note}").AppendLine();
-        Console.WriteLine($"> {note}");
+        Line($"> {note}");
+        Line();
     }
 
     public void Header(params string[] columns)
@@ -28,14 +36,27 @@ internal sealed class MarkdownReport
         Line("|" + string.Concat(columns.Select(c => IsNumeric(c) ? " ---: |" : " --- |")));
     }
 
-    public void Row(params string[] cells) => Line("| " + string.Join(" | ", cells) + " |");
+    public void Row(params Cell[] cells) => Add(() => "| " + string.Join(" | ", cells.Select(c => c.Text())) + " |");
 
-    public override string ToString() => _text.ToString();
+    /// <summary>The final Markdown, every late cell evaluated now.</summary>
+    public string Render()
+    {
+        var sb = new StringBuilder();
+        foreach (var line in _lines) sb.AppendLine(line());
+        return sb.ToString();
+    }
+
+    private void Add(Func<string> line)
+    {
+        _lines.Add(line);
+        Console.Error.WriteLine(line());
+    }
 
     // Right-align the measured columns.
     private static bool IsNumeric(string column) =>
         column.Contains("ms") || column.Contains("GFLOP") || column.Contains('%') || column.Contains('×') || column.Contains("diff") ||
-        column.Contains("err") || column.Contains("pairs") || column.Contains("blocks") || column.Contains("GiB") || column.Contains("MiB") || column.Contains("ns");
+        column.Contains("err") || column.Contains("pairs") || column.Contains("blocks") || column.Contains("GiB") ||
+        column.Contains("MiB") || column.Contains("ns") || column.Contains("density");
 
     public static string F(double v, int digits = 1) =>
         double.IsNaN(v) ? "—" : v.ToString("F" + digits, CultureInfo.InvariantCulture);

@@ -102,9 +102,8 @@ internal sealed class OrtSection(MarkdownReport report, PeakSection peaks, Bench
         var ortBhsd = BenchData.Transpose(_ortOutput, data.Shape.Batch, data.Shape.QueryHeads, data.Shape.QueryLength,
             data.Shape.HeadDim, toBhsd: true);
         double ortErr = SampledOracle.MaxAbsError(data, ortBhsd, c.Layout, c.Causal);
-        double widest = peaks.PeakFor(BackendCatalog.Widest, threads);
         report.Row(c.Name, threads.ToString(), ortName, F(ortTiming.MedianMs), F(ortTiming.Gflops(c.Flops)),
-            F(100 * ortTiming.Gflops(c.Flops) / widest), "1.0", "—", E(ortErr));
+            peaks.Percent(ortTiming.Gflops(c.Flops), BackendCatalog.Widest, threads), "1.0", "—", E(ortErr));
         foreach (var backend in BackendCatalog.Available())
         {
             if (BackendCatalog.SkipReason(backend, c.Flops) is not null)
@@ -114,7 +113,7 @@ internal sealed class OrtSection(MarkdownReport report, PeakSection peaks, Bench
             }
             var timing = Timing.Measure(() => BackendCatalog.Forward(data, c.Layout, backend, c.Causal, threads), runs);
             double g = timing.Gflops(c.Flops);
-            report.Row(c.Name, threads.ToString(), backend.ToString(), F(timing.MedianMs), F(g), F(100 * g / peaks.PeakFor(backend, threads)),
+            report.Row(c.Name, threads.ToString(), backend.ToString(), F(timing.MedianMs), F(g), peaks.Percent(g, backend, threads),
                 F(ortTiming.MedianMs / timing.MedianMs, 2), E(SampledOracle.MaxAbsDiff(data.Output, ortBhsd)),
                 E(SampledOracle.MaxAbsError(data, data.Output, c.Layout, c.Causal)));
         }
