@@ -1,0 +1,36 @@
+using SparseNative.Bench.Bdn;
+using SparseNative.Bench.Quick;
+
+// SparseNative.Bench: `quick` prints the Markdown table of docs/PERFORMANCE.md; `bdn` runs the BenchmarkDotNet suite.
+const string usage = """
+    usage: dotnet run -c Release --project bench/SparseNative.Bench -- quick [options]   (see quick --help)
+           dotnet run -c Release --project bench/SparseNative.Bench -- bdn [BenchmarkDotNet args, e.g. --filter * --job short]
+    """;
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(usage);
+    return args.Length == 0 ? 1 : 0;
+}
+var rest = args.Skip(1).ToArray();
+try
+{
+    return args[0] switch
+    {
+        "quick" when rest.Contains("--help") => Help(),
+        "quick" => QuickRunner.Run(QuickOptions.Parse(rest)),
+        "bdn" => BdnRunner.Run(rest),
+        _ => throw new ArgumentException($"Unknown mode '{args[0]}'.\n{usage}", nameof(args)),
+    };
+}
+catch (ArgumentException e)
+{
+    // A command-line mistake: the message says what is wrong; the parameter-name suffix is noise here.
+    Console.Error.WriteLine(e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", ""));
+    return 2;
+}
+
+static int Help()
+{
+    Console.WriteLine(QuickOptions.Usage);
+    return 0;
+}

@@ -1,0 +1,73 @@
+namespace SparseNative.Bench.Quick;
+
+/// <summary>Command-line options of <c>quick</c>.</summary>
+internal sealed record QuickOptions
+{
+    public int[] Threads { get; init; } = [1, 2];
+    public int Sequence { get; init; } = 4096;
+    public int Heads { get; init; } = 8;
+    public int HeadDim { get; init; } = 64;
+    public int BlockSize { get; init; } = 64;
+    public int Runs { get; init; } = 5;
+    public string? OutFile { get; init; }
+    public bool Long { get; init; }
+    public bool SkipOrt { get; init; }
+
+    public const string Usage = """
+        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort]
+          --threads   thread counts to measure, comma separated (kernels: MaxThreads; ONNX Runtime: intra_op_num_threads)
+          --seq       sequence length (query = key length), multiple of the block recommended
+          --runs      timed runs per measurement (median reported; 2 untimed warm-up runs precede them), at least 5 for the docs
+          --out       also write the Markdown report to this file
+          --long      add the 1,048,576-token sliding-window run (4 heads, d=64, 4 blocks of 64): time and peak memory
+          --no-ort    skip the ONNX Runtime comparisons
+        """;
+
+    public static QuickOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new QuickOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"Option {a} needs a value.", nameof(args));
+            int NextInt(int min)
+            {
+                string v = Next();
+                if (!int.TryParse(v, out int n) || n < min) throw new ArgumentException($"Option {a} needs an integer ≥ {min}, got '{v}'.", nameof(args));
+                return n;
+            }
+            int NextBlockSize()
+            {
+                int bs = NextInt(1);
+                if (!BlockLayout.SupportedBlockSizes.Contains(bs))
+                    throw new ArgumentException($"Option --block must be 16, 32, 64 or 128, got {bs}.", nameof(args));
+                return bs;
+            }
+            o = a switch
+            {
+                "--threads" => o with { Threads = ParseList(Next(), a) },
+                "--seq" => o with { Sequence = NextInt(1) },
+                "--heads" => o with { Heads = NextInt(1) },
+                "--head-dim" => o with { HeadDim = NextInt(8) },
+                "--block" => o with { BlockSize = NextBlockSize() },
+                "--runs" => o with { Runs = NextInt(1) },
+                "--out" => o with { OutFile = Next() },
+                "--long" => o with { Long = true },
+                "--no-ort" => o with { SkipOrt = true },
+                _ => throw new ArgumentException($"Unknown option '{a}'.\n{Usage}", nameof(args)),
+            };
+        }
+        return o;
+    }
+
+    private static int[] ParseList(string value, string option)
+    {
+        var parts = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var list = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out list[i]) || list[i] < 1)
+                throw new ArgumentException($"Option {option} needs positive integers separated by commas, got '{value}'.", nameof(value));
+        if (list.Length == 0) throw new ArgumentException($"Option {option} needs at least one value.", nameof(value));
+        return list;
+    }
+}
