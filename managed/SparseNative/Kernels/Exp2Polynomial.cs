@@ -21,8 +21,8 @@ internal static class Exp2Polynomial
     public const float C5 = 0.00133335581464284f;
     public const float C6 = 0.000154035303933816f;
 
-    /// <summary>The bound the accuracy test checks against Math.Exp (truncation plus float32 Horner rounding).</summary>
-    public const double MaxRelativeError = 4e-7;
+    /// <summary>The bound the accuracy test checks against Math.Exp: truncation plus float32 rounding (worst seen ≈ 2.1e-7).</summary>
+    public const double MaxRelativeError = 3e-7;
 
     /// <summary>log2(e): the query block is scaled by scale·log2(e) once so the kernel can use 2^x.</summary>
     public const float Log2E = 1.44269504088896341f;

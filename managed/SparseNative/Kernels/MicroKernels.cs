@@ -21,6 +21,8 @@ internal static unsafe class MicroKernels<TIsa, TVec>
     /// sT[j, i] = Σ_c k[j, c] · qT[c, i] for <paramref name="keys"/> (a multiple of 4) key rows and <paramref name="bq"/>
     /// (a multiple of the width) queries. qT is d × bq, sT is keys × bq.
     /// </summary>
+    // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scores(float* k, long kStride, int keys, float* qT, int bq, int d, float* sT)
     {
         int w = TIsa.Width;
@@ -40,6 +42,8 @@ internal static unsafe class MicroKernels<TIsa, TVec>
     /// o[i, :] = o[i, :] · alpha[i] + Σ_j pT[j, i] · v[j, :] for <paramref name="bq"/> (a multiple of 4) queries,
     /// <paramref name="keys"/> keys and d (a multiple of the width) columns. o is bq × d.
     /// </summary>
+    // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateValues(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
     {
         int w = TIsa.Width;

@@ -37,8 +37,8 @@ internal unsafe interface ISimdIsa<TVec> where TVec : unmanaged
     static abstract TVec Max(TVec a, TVec b);
 
     /// <summary>
-    /// 2^x lane-wise with relative error below <see cref="Exp2Polynomial.MaxRelativeError"/> for x in [−126, 127];
-    /// x ≤ −126.5 (including −∞) gives exactly 0, never a denormal or NaN.
+    /// 2^x lane-wise with relative error below <see cref="Exp2Polynomial.MaxRelativeError"/> for x in [−125, 127];
+    /// x &lt; −126.5 (including −∞) gives exactly 0, never NaN; results in [−126.5, −125) lose precision (denormals).
     /// </summary>
     static abstract TVec Exp2(TVec x);
 }
