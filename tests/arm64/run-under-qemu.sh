@@ -34,8 +34,17 @@ unset SPARSENATIVE_BACKEND
 # Where qemu finds the arm64 dynamic loader and libraries.
 export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}"
 [ -e "$QEMU_LD_PREFIX/lib/ld-linux-aarch64.so.1" ] || export QEMU_LD_PREFIX=/
+# A small, fixed selection (about a minute on an idle machine; the JIT itself runs emulated): the platform proof,
+# the Auto-vs-reference child checks, exp2 accuracy, and the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
+# segments, empty rows, thread determinism) for the Neon and Portable paths.
+k=SparseNative.Tests.Kernels
 exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
-  -class SparseNative.Tests.Kernels.NeonPlatformTests \
-  -class SparseNative.Tests.Kernels.IsaSwitchChildTests \
-  -class SparseNative.Tests.Kernels.Exp2AccuracyTests \
-  -class SparseNative.Tests.Kernels.SimdKernelTests
+  -method "$k.NeonPlatformTests.*" \
+  -method "$k.IsaSwitchChildTests.*" \
+  -method "$k.Exp2AccuracyTests.*" \
+  -method "$k.SimdKernelTests.EveryBlockSizeWithOddLengths" \
+  -method "$k.SimdKernelTests.CausalSelfAndCrossShapes" \
+  -method "$k.SimdKernelTests.BshdFormatWithGqaAndPerHeadLayouts" \
+  -method "$k.SimdKernelTests.SegmentIdsUniformMixedAndDisjointBlocks" \
+  -method "$k.SimdKernelTests.EmptyRowsGiveZerosAndMinusInfinity" \
+  -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount"

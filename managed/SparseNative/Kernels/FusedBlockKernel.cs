@@ -12,6 +12,8 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     where TIsa : struct, ISimdIsa<TVec>
     where TVec : unmanaged
 {
+    private const double Ln2 = 0.69314718055994530942;
+
     /// <summary>How a key block meets the token-level rules for this query block.</summary>
     private enum BlockKind { Full, Partial, Masked }
 
@@ -150,7 +152,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
             {
                 TVec inv = TIsa.Broadcast(1f / sum);
                 for (int c = 0; c < d; c += w) TIsa.Store(orow + c, TIsa.Multiply(TIsa.Load(arow + c), inv));
-                if (lse != null) lse[r] = (float)(m[r] * Math.Log(2.0) + Math.Log(sum));
+                if (lse != null) lse[r] = (float)(m[r] * Ln2 + Math.Log(sum));
             }
             else
             {

@@ -11,6 +11,9 @@ internal sealed unsafe class KernelScratch
 {
     [ThreadStatic] private static KernelScratch? t_current;
 
+    /// <summary>Native buffers this thread's scratch has allocated so far (tests check that steady-state calls add none).</summary>
+    public long Allocations { get; private set; }
+
     private float* _buffer;
     private long _capacity; // floats
 
@@ -27,6 +30,7 @@ internal sealed unsafe class KernelScratch
             _capacity = 0;
             _buffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
             _capacity = floats;
+            Allocations++;
         }
         return _buffer;
     }
