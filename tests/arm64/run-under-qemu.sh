@@ -34,7 +34,7 @@ unset SPARSENATIVE_BACKEND
 # Where qemu finds the arm64 dynamic loader and libraries.
 export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}"
 [ -e "$QEMU_LD_PREFIX/lib/ld-linux-aarch64.so.1" ] || export QEMU_LD_PREFIX=/
-# A small, fixed selection (about a minute on an idle machine; the JIT itself runs emulated): the platform proof,
+# A small, fixed selection (the JIT itself runs emulated, so every test costs): the platform proof,
 # the Auto-vs-reference child checks, exp2 accuracy, and the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
 # segments, empty rows, thread determinism) for the Neon and Portable paths.
 k=SparseNative.Tests.Kernels
