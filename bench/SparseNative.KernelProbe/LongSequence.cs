@@ -30,6 +30,7 @@ internal static class LongSequence
                 if (rep == 0) Console.Write($"long: {ran}, ");
             }
             times.Sort();
+            Console.Write($"FMA peak now {FmaPeak.GflopsVector512(threads):F1} GFLOP/s; ");
             var kc = new KernelCase { Name = "", Shape = s, Layout = layout, Causal = true };
             Console.WriteLine($"1,048,576 tokens × 4 heads, d 64, window 4×64, causal, {threads} thread(s): {times[1]:F0} ms, " +
                 $"{kc.Flops / (times[1] * 1e-3) / 1e9:F1} GFLOP/s");
@@ -37,6 +38,6 @@ internal static class LongSequence
         using var self = Process.GetCurrentProcess();
         self.Refresh();
         Console.WriteLine($"long: inputs {inputs / (1 << 20)} MiB + outputs {outputs / (1 << 20)} MiB; process peak working set " +
-            $"{self.PeakWorkingSet64 / (1 << 20)} MiB (includes the runtime and the layout: {layout.ActiveBlocks * 4 / (1 << 20)} MiB of column indices)");
+            $"{self.PeakWorkingSet64 / (1 << 20)} MiB (includes the runtime and the layout's {layout.ActiveBlocks * 4 / 1024} KiB of column indices)");
     }
 }
