@@ -39,6 +39,11 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         float* l = scratch + KernelScratchLayout.RowSum(bs, d);
         float* alpha = scratch + KernelScratchLayout.Alpha(bs, d);
 
+        // A short last block (or a decode step) computes only the query columns it has, rounded up to whole vectors
+        // for the score/softmax passes and to whole 4-row tiles for P·V.
+        int w = TIsa.Width;
+        int scoreColumns = (qValid + w - 1) / w * w, valueRows = (qValid + 3) / 4 * 4;
+
         PackQueryTransposed(job.Q + qOffset, qStride, qValid, bs, d, job.ScaleLog2, qT);
         new Span<float>(acc, bs * d).Clear();
         new Span<float>(m, bs).Fill(OnlineSoftmax<TIsa, TVec>.MaxSentinel);
@@ -65,10 +70,10 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
                 kBlock = kPad; vBlock = vPad; kStride = d;
             }
 
-            MicroKernels<TIsa, TVec>.Scores(kBlock, kStride, bs, qT, bs, d, sT);
+            MicroKernels<TIsa, TVec>.Scores(kBlock, kStride, bs, qT, bs, scoreColumns, d, sT);
             if (kind == BlockKind.Partial) ApplyTokenMask(job, b, qStart, qValid, kStart, kValid, bs, sT);
-            OnlineSoftmax<TIsa, TVec>.Update(sT, bs, bs, m, l, alpha);
-            MicroKernels<TIsa, TVec>.AccumulateValues(sT, bs, bs, vBlock, kStride, acc, d, alpha);
+            OnlineSoftmax<TIsa, TVec>.Update(sT, bs, bs, scoreColumns, m, l, alpha);
+            MicroKernels<TIsa, TVec>.AccumulateValues(sT, bs, valueRows, bs, vBlock, kStride, acc, d, alpha);
         }
 
         WriteOutput(job, b, h, qStart, qValid, d, acc, m, l, job.O + qOffset, qStride);

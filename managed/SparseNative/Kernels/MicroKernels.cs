@@ -18,12 +18,12 @@ internal static unsafe class MicroKernels<TIsa, TVec>
     where TVec : unmanaged
 {
     /// <summary>
-    /// sT[j, i] = Σ_c k[j, c] · qT[c, i] for <paramref name="keys"/> (a multiple of 4) key rows and <paramref name="bq"/>
-    /// (a multiple of the width) queries. qT is d × bq, sT is keys × bq.
+    /// sT[j, i] = Σ_c k[j, c] · qT[c, i] for <paramref name="keys"/> (a multiple of 4) key rows and the first
+    /// <paramref name="queries"/> (a multiple of the width) of the block's queries. qT is d × bq, sT is keys × bq (row stride bq).
     /// </summary>
     // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores(float* k, long kStride, int keys, float* qT, int bq, int d, float* sT)
+    public static void Scores(float* k, long kStride, int keys, float* qT, int bq, int queries, int d, float* sT)
     {
         int w = TIsa.Width;
         for (int j = 0; j < keys; j += 4)
@@ -32,22 +32,22 @@ internal static unsafe class MicroKernels<TIsa, TVec>
             float* sj = sT + (long)j * bq;
             int g = 0;
             if (TIsa.HasWideRegisterFile)
-                for (; g + 4 * w <= bq; g += 4 * w) Score4x4(kj, kStride, qT + g, bq, d, sj + g);
-            for (; g + 2 * w <= bq; g += 2 * w) Score4x2(kj, kStride, qT + g, bq, d, sj + g);
-            for (; g < bq; g += w) Score4x1(kj, kStride, qT + g, bq, d, sj + g);
+                for (; g + 4 * w <= queries; g += 4 * w) Score4x4(kj, kStride, qT + g, bq, d, sj + g);
+            for (; g + 2 * w <= queries; g += 2 * w) Score4x2(kj, kStride, qT + g, bq, d, sj + g);
+            for (; g < queries; g += w) Score4x1(kj, kStride, qT + g, bq, d, sj + g);
         }
     }
 
     /// <summary>
-    /// o[i, :] = o[i, :] · alpha[i] + Σ_j pT[j, i] · v[j, :] for <paramref name="bq"/> (a multiple of 4) queries,
-    /// <paramref name="keys"/> keys and d (a multiple of the width) columns. o is bq × d.
+    /// o[i, :] = o[i, :] · alpha[i] + Σ_j pT[j, i] · v[j, :] for the first <paramref name="queries"/> (a multiple of 4)
+    /// queries, <paramref name="keys"/> keys and d (a multiple of the width) columns. o is bq × d, pT is keys × bq.
     /// </summary>
     // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AccumulateValues(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+    public static void AccumulateValues(float* pT, int bq, int queries, int keys, float* v, long vStride, float* o, int d, float* alpha)
     {
         int w = TIsa.Width;
-        for (int r = 0; r < bq; r += 4)
+        for (int r = 0; r < queries; r += 4)
         {
             float* orow = o + (long)r * d;
             int c = 0;

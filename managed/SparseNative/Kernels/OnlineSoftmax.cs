@@ -20,14 +20,15 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
 
     /// <summary>
     /// Replaces scores sT (keys × bq, masked entries −∞) by 2^(s − newMax), updates the running max m and sum l, and
-    /// writes alpha = 2^(oldMax − newMax), by which the caller rescales the output accumulators.
+    /// writes alpha = 2^(oldMax − newMax), by which the caller rescales the output accumulators. Only the first
+    /// <paramref name="queries"/> (a multiple of the width) of the bq columns are touched.
     /// </summary>
     // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Update(float* sT, int keys, int bq, float* m, float* l, float* alpha)
+    public static void Update(float* sT, int keys, int bq, int queries, float* m, float* l, float* alpha)
     {
         int w = TIsa.Width;
-        for (int g = 0; g < bq; g += w)
+        for (int g = 0; g < queries; g += w)
         {
             TVec oldMax = TIsa.Load(m + g);
             TVec max0 = oldMax, max1 = oldMax;
