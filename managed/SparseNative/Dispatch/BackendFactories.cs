@@ -1,3 +1,5 @@
+using SparseNative.Kernels;
+
 namespace SparseNative;
 
 /// <summary>The backends beyond the reference that this build contains. Each entry constructs lazily and cheaply.</summary>
@@ -5,5 +7,9 @@ internal static class BackendFactories
 {
     public static List<Func<AttentionBackend>> All() =>
     [
+        () => new Avx512Backend(),
+        () => new Avx2Backend(),
+        () => new NeonBackend(),
+        () => new PortableBackend(),
     ];
 }

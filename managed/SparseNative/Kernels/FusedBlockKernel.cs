@@ -1,0 +1,170 @@
+using System.Runtime.CompilerServices;
+using SparseNative.Kernels.Isa;
+
+namespace SparseNative.Kernels;
+
+/// <summary>
+/// The fused forward pass of one work item — one query block of one (batch, head) — written once and compiled by the
+/// JIT for each ISA struct. Per item: pack Qᵀ scaled by scale·log2 e; for each active key block, Sᵀ = K·Qᵀ, a token mask
+/// only if the block needs one, the online-softmax update, O = O·α + P·V; finally O / l and lse = m·ln 2 + ln l.
+/// </summary>
+internal static unsafe class FusedBlockKernel<TIsa, TVec>
+    where TIsa : struct, ISimdIsa<TVec>
+    where TVec : unmanaged
+{
+    private const double Ln2 = 0.69314718055994530942;
+
+    /// <summary>How a key block meets the token-level rules for this query block.</summary>
+    private enum BlockKind { Full, Partial, Masked }
+
+    // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Process(KernelJob job, int item, float* scratch)
+    {
+        var s = job.Shape;
+        int bs = job.BlockSize, d = s.HeadDim;
+        int qb = item % job.QueryBlocks, bh = item / job.QueryBlocks;
+        int h = bh % s.QueryHeads, b = bh / s.QueryHeads, kvh = h / s.GroupSize;
+        int qStart = qb * bs, qValid = Math.Min(bs, s.QueryLength - qStart);
+
+        long qStride = job.RowStride(s.QueryHeads), kvStride = job.RowStride(s.KeyValueHeads);
+        long qOffset = job.HeadBase(b, h, s.QueryHeads, s.QueryLength) + qStart * qStride;
+        float* k = job.K + job.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength);
+        float* v = job.V + job.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength);
+
+        float* qT = scratch + KernelScratchLayout.QueryT(bs, d);
+        float* sT = scratch + KernelScratchLayout.Scores(bs, d);
+        float* acc = scratch + KernelScratchLayout.Accumulators(bs, d);
+        float* m = scratch + KernelScratchLayout.RowMax(bs, d);
+        float* l = scratch + KernelScratchLayout.RowSum(bs, d);
+        float* alpha = scratch + KernelScratchLayout.Alpha(bs, d);
+
+        // A short last block (or a decode step) computes only the query columns it has, rounded up to whole vectors
+        // for the score/softmax passes and to whole 4-row tiles for P·V.
+        int w = TIsa.Width;
+        int scoreColumns = (qValid + w - 1) / w * w, valueRows = (qValid + 3) / 4 * 4;
+
+        PackQueryTransposed(job.Q + qOffset, qStride, qValid, bs, d, job.ScaleLog2, qT);
+        new Span<float>(acc, bs * d).Clear();
+        new Span<float>(m, bs).Fill(OnlineSoftmax<TIsa, TVec>.MaxSentinel);
+        new Span<float>(l, bs).Clear();
+
+        int querySegment = 0;
+        bool queriesUniform = job.SegQ != null && IsUniform(job.SegQ + (long)b * s.QueryLength + qStart, qValid, out querySegment);
+        foreach (int kb in job.Layout.Row(job.Layout.ListForHead(h), qb))
+        {
+            int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
+            // Columns ascend: once a block lies wholly above the causal diagonal, so do all later ones.
+            if (job.Causal && kStart > (long)qStart + qValid - 1 + job.CausalOffset) break;
+            var kind = Classify(job, b, qStart, kStart, kValid, bs, queriesUniform, querySegment);
+            if (kind == BlockKind.Masked) continue;
+
+            float* kBlock = k + kStart * kvStride, vBlock = v + kStart * kvStride;
+            long kStride = kvStride;
+            if (kValid < bs)
+            {
+                // The sequence's last key block: copy it into zero-padded scratch so the tiles never read past the tensor.
+                float* kPad = scratch + KernelScratchLayout.KeyTail(bs, d), vPad = scratch + KernelScratchLayout.ValueTail(bs, d);
+                CopyRowsPadded(kBlock, kvStride, kValid, bs, d, kPad);
+                CopyRowsPadded(vBlock, kvStride, kValid, bs, d, vPad);
+                kBlock = kPad; vBlock = vPad; kStride = d;
+            }
+
+            MicroKernels<TIsa, TVec>.Scores(kBlock, kStride, bs, qT, bs, scoreColumns, d, sT);
+            if (kind == BlockKind.Partial) ApplyTokenMask(job, b, qStart, qValid, kStart, kValid, bs, sT);
+            OnlineSoftmax<TIsa, TVec>.Update(sT, bs, bs, scoreColumns, m, l, alpha);
+            MicroKernels<TIsa, TVec>.AccumulateValues(sT, bs, valueRows, bs, vBlock, kStride, acc, d, alpha);
+        }
+
+        WriteOutput(job, b, h, qStart, qValid, d, acc, m, l, job.O + qOffset, qStride);
+    }
+
+    /// <summary>qT[c, r] = q[r, c] · scale·log2 e for the valid rows; rows past the sequence are 0.</summary>
+    private static void PackQueryTransposed(float* q, long qStride, int qValid, int bs, int d, float scale, float* qT)
+    {
+        for (int r = 0; r < qValid; r++)
+        {
+            float* qr = q + r * qStride;
+            for (int c = 0; c < d; c++) qT[(long)c * bs + r] = qr[c] * scale;
+        }
+        if (qValid < bs)
+            for (int c = 0; c < d; c++) new Span<float>(qT + (long)c * bs + qValid, bs - qValid).Clear();
+    }
+
+    private static void CopyRowsPadded(float* src, long srcStride, int rows, int bs, int d, float* dst)
+    {
+        for (int j = 0; j < rows; j++) new ReadOnlySpan<float>(src + j * srcStride, d).CopyTo(new Span<float>(dst + (long)j * d, d));
+        new Span<float>(dst + (long)rows * d, (bs - rows) * d).Clear();
+    }
+
+    /// <summary>Whether all <paramref name="count"/> tokens share one segment id, and which.</summary>
+    private static bool IsUniform(int* seg, int count, out int id)
+    {
+        id = seg[0];
+        for (int i = 1; i < count; i++) if (seg[i] != id) return false;
+        return true;
+    }
+
+    private static BlockKind Classify(KernelJob job, int b, int qStart, int kStart, int kValid, int bs, bool queriesUniform, int querySegment)
+    {
+        bool partial = kValid < bs;
+        if (job.Causal && (long)kStart + kValid - 1 > (long)qStart + job.CausalOffset) partial = true;
+        if (job.SegQ != null)
+        {
+            int* segK = job.SegK + (long)b * job.Shape.KeyLength + kStart;
+            // One id on each side: the block is all-or-nothing; otherwise each token pair is checked.
+            if (!queriesUniform || !IsUniform(segK, kValid, out int keySegment)) partial = true;
+            else if (querySegment != keySegment) return BlockKind.Masked;
+        }
+        return partial ? BlockKind.Partial : BlockKind.Full;
+    }
+
+    /// <summary>Sets the disallowed entries of sT (keys × queries) to −∞: key tail, causal, segment ids. Boundary blocks only.</summary>
+    private static void ApplyTokenMask(KernelJob job, int b, int qStart, int qValid, int kStart, int kValid, int bs, float* sT)
+    {
+        var s = job.Shape;
+        int* segQ = job.SegQ == null ? null : job.SegQ + (long)b * s.QueryLength + qStart;
+        int* segK = job.SegK == null ? null : job.SegK + (long)b * s.KeyLength + kStart;
+        for (int j = 0; j < bs; j++)
+        {
+            var row = new Span<float>(sT + (long)j * bs, bs);
+            if (j >= kValid) { row.Fill(float.NegativeInfinity); continue; }
+            if (job.Causal)
+            {
+                // Key kStart + j is visible to queries i with kStart + j ≤ i + offset.
+                long firstQuery = (long)kStart + j - job.CausalOffset - qStart;
+                int blocked = (int)Math.Clamp(firstQuery, 0, bs);
+                row[..blocked].Fill(float.NegativeInfinity);
+            }
+            if (segQ != null)
+            {
+                int keySegment = segK[j];
+                for (int i = 0; i < qValid; i++) if (segQ[i] != keySegment) row[i] = float.NegativeInfinity;
+            }
+        }
+    }
+
+    private static void WriteOutput(KernelJob job, int b, int h, int qStart, int qValid, int d, float* acc, float* m, float* l,
+        float* o, long oStride)
+    {
+        int w = TIsa.Width;
+        float* lse = job.Lse == null ? null : job.Lse + ((long)b * job.Shape.QueryHeads + h) * job.Shape.QueryLength + qStart;
+        for (int r = 0; r < qValid; r++)
+        {
+            float* orow = o + r * oStride, arow = acc + (long)r * d;
+            float sum = l[r];
+            if (sum > 0)
+            {
+                TVec inv = TIsa.Broadcast(1f / sum);
+                for (int c = 0; c < d; c += w) TIsa.Store(orow + c, TIsa.Multiply(TIsa.Load(arow + c), inv));
+                if (lse != null) lse[r] = (float)(m[r] * Ln2 + Math.Log(sum));
+            }
+            else
+            {
+                // No allowed key: zeros and −∞, never NaN.
+                new Span<float>(orow, d).Clear();
+                if (lse != null) lse[r] = float.NegativeInfinity;
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Runtime.Intrinsics;
+using SparseNative.Kernels.Isa;
+
+namespace SparseNative.Kernels;
+
+/// <summary>What the four SIMD backends share: the head-dimension rule and its message.</summary>
+internal abstract class SimdBackend : AttentionBackend
+{
+    public override bool Supports(in AttentionProblem problem, out string? reason)
+    {
+        int d = problem.Shape.HeadDim;
+        if (d % 8 != 0)
+        {
+            reason = $"head dimension {d} is not a multiple of 8 (the SIMD kernels need whole 8-float groups; Backend.Reference handles it)";
+            return false;
+        }
+        reason = null;
+        return true;
+    }
+}
+
+/// <summary>The fused kernel on 512-bit AVX-512 registers.</summary>
+internal sealed class Avx512Backend : SimdBackend
+{
+    public override Backend Kind => Backend.Avx512;
+    public override string? UnavailableReason => Avx512Isa.UnavailableReason;
+    public override string Details =>
+        "Vector512, 4×4-register GEMM tiles; head dims that are odd multiples of 8 (8, 24, 40, …) run the same kernel on Vector256";
+
+    public override void Forward(in AttentionProblem problem)
+    {
+        // A 16-wide vector cannot cover d = 16k + 8 without reading past a row; those dims use 8-wide vectors.
+        if (problem.Shape.HeadDim % Vector512<float>.Count == 0) FusedForward.Run<Avx512Isa, Vector512<float>>(problem);
+        else FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
+    }
+}
+
+/// <summary>The fused kernel on 256-bit AVX2 + FMA registers.</summary>
+internal sealed class Avx2Backend : SimdBackend
+{
+    public override Backend Kind => Backend.Avx2;
+    public override string? UnavailableReason => Avx2Isa.UnavailableReason;
+    public override string Details => "Vector256 + FMA, 4×2-register GEMM tiles";
+    public override void Forward(in AttentionProblem problem) => FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
+}
+
+/// <summary>The fused kernel on Arm64 AdvSimd (NEON) registers.</summary>
+internal sealed class NeonBackend : SimdBackend
+{
+    public override Backend Kind => Backend.Neon;
+    public override string? UnavailableReason => NeonIsa.UnavailableReason;
+    public override string Details => "AdvSimd 128-bit, 4×4-register GEMM tiles";
+    public override void Forward(in AttentionProblem problem) => FusedForward.Run<NeonIsa, Vector128<float>>(problem);
+}
+
+/// <summary>The fused kernel on cross-platform Vector128 (SSE on x64, NEON on arm64).</summary>
+internal sealed class PortableBackend : SimdBackend
+{
+    public override Backend Kind => Backend.Portable;
+    public override string? UnavailableReason => PortableIsa.UnavailableReason;
+    public override string Details => "Vector128, 4×2-register GEMM tiles";
+    public override void Forward(in AttentionProblem problem) => FusedForward.Run<PortableIsa, Vector128<float>>(problem);
+}

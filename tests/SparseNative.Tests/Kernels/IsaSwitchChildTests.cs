@@ -1,0 +1,46 @@
+using Xunit;
+
+namespace SparseNative.Tests.Kernels;
+
+/// <summary>
+/// Runs only inside a child process started by <see cref="IsaSwitchTests"/> (or under qemu for arm64), where
+/// <c>SPARSENATIVE_EXPECT_ISA</c> names the expected instruction-set state. Each test first asserts that state, so a
+/// runtime switch that was ignored fails instead of quietly re-testing the widest path.
+/// </summary>
+public class IsaSwitchChildTests
+{
+    private static IsaExpectation Expected()
+    {
+        var e = IsaExpectation.FromEnvironment();
+        if (e is null) Assert.Skip($"runs in a child process with {IsaExpectation.Variable} set (see IsaSwitchTests)");
+        e.AssertRuntimeState();
+        return e;
+    }
+
+    [Fact]
+    public void RuntimeReportsTheExpectedInstructionSets() => Expected();
+
+    [Fact]
+    public void AutoPicksTheFastestPathThatRuns()
+    {
+        var e = Expected();
+        var s = new AttentionShape(1, 2, 2, 64, 64, 64);
+        Assert.Equal(e.AutoPick, SparseAttention.SelectBackend(s, KernelCheck.Layout(s, 16, 1, 1.0, 1)));
+        foreach (var info in SparseAttention.Backends.Where(b => KernelCheck.SimdBackends.Contains(b.Backend)))
+            Assert.Equal(info.Backend == e.AutoPick || (info.Backend == Backend.Portable && e.AutoPick != Backend.Reference), info.IsAvailable);
+    }
+
+    [Fact]
+    public void AutoMatchesTheReference()
+    {
+        Expected();
+        var rng = new Random(4);
+        foreach (int d in new[] { 8, 24, 64, 80, 128 })
+            foreach (bool causal in new[] { false, true })
+            {
+                var s = new AttentionShape(1, 4, 2, 70 + rng.Next(30), 60 + rng.Next(60), d);
+                var layout = KernelCheck.Layout(s, d == 64 ? 64 : 16, 2, 0.6, d);
+                KernelCheck.AgainstReference(Backend.Auto, new(s, layout, Causal: causal, Format: causal ? TensorFormat.Bshd : TensorFormat.Bhsd, Seed: d));
+            }
+    }
+}

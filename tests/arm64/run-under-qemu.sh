@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the SIMD kernel tests as real linux-arm64 code (the NEON path) on an x86-64 machine, under qemu user-mode
+# emulation. Installs qemu and the arm64 C runtime only if missing (Debian/Ubuntu, needs root), publishes the xunit.v3
+# test project self-contained for linux-arm64, and runs the kernel test classes with SPARSENATIVE_EXPECT_ISA=neon so
+# that NeonPlatformTests and IsaSwitchChildTests fail on a silent fallback. Exit code = pass/fail.
+#
+# Usage: tests/arm64/run-under-qemu.sh [output-dir]      (default: build/arm64-tests)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="${1:-$root/build/arm64-tests}"
+
+need_install=0
+command -v qemu-aarch64-static >/dev/null || need_install=1
+command -v aarch64-linux-gnu-gcc >/dev/null || need_install=1
+[ -e /lib/ld-linux-aarch64.so.1 ] || [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_install=1
+dpkg -s libstdc++6:arm64 >/dev/null 2>&1 || need_install=1
+dpkg -s libssl3:arm64 >/dev/null 2>&1 || need_install=1
+if [ "$need_install" = 1 ]; then
+  echo "== installing qemu-user-static and the arm64 runtime libraries"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd dpkg --add-architecture arm64
+  $sudo_cmd apt-get update -q
+  $sudo_cmd apt-get install -y -q qemu-user-static gcc-aarch64-linux-gnu libc6:arm64 libstdc++6:arm64 libssl3:arm64
+fi
+
+echo "== publishing the test project for linux-arm64 into $out"
+# A separate artifacts directory keeps the x64 build's obj/ and restore state untouched.
+dotnet publish "$root/tests/SparseNative.Tests/SparseNative.Tests.csproj" -r linux-arm64 --self-contained true -c Release \
+  -p:InvariantGlobalization=true --artifacts-path "$root/build/arm64-artifacts" -o "$out" -v quiet -nologo
+
+echo "== running the kernel tests under qemu-aarch64-static"
+export SPARSENATIVE_EXPECT_ISA=neon
+unset SPARSENATIVE_BACKEND
+# Where qemu finds the arm64 dynamic loader and libraries.
+export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}"
+[ -e "$QEMU_LD_PREFIX/lib/ld-linux-aarch64.so.1" ] || export QEMU_LD_PREFIX=/
+# A small, fixed selection (the JIT itself runs emulated, so every test costs): the platform proof,
+# the Auto-vs-reference child checks, exp2 accuracy, and the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
+# segments, empty rows, thread determinism) for the Neon and Portable paths.
+k=SparseNative.Tests.Kernels
+exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
+  -method "$k.NeonPlatformTests.*" \
+  -method "$k.IsaSwitchChildTests.*" \
+  -method "$k.Exp2AccuracyTests.*" \
+  -method "$k.SimdKernelTests.EveryBlockSizeWithOddLengths" \
+  -method "$k.SimdKernelTests.CausalSelfAndCrossShapes" \
+  -method "$k.SimdKernelTests.BshdFormatWithGqaAndPerHeadLayouts" \
+  -method "$k.SimdKernelTests.SegmentIdsUniformMixedAndDisjointBlocks" \
+  -method "$k.SimdKernelTests.EmptyRowsGiveZerosAndMinusInfinity" \
+  -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount"
