@@ -49,14 +49,17 @@ void ref_attention(const sn_problem* p, const sn_layout* layout, const float* q,
                     s[j] = scale * dot;
                     if (s[j] > mx) mx = s[j];
                 }
+                /* Two-pass softmax: weights exp(s_j - max), then normalise by their sum. */
                 double sum = 0.0;
-                for (int32_t j = 0; j < Lk; ++j)
-                    if (allowed[j]) sum += exp(s[j] - mx);
+                for (int32_t j = 0; j < Lk; ++j) {
+                    s[j] = allowed[j] ? exp(s[j] - mx) : 0.0;
+                    sum += s[j];
+                }
                 for (int32_t c = 0; c < d; ++c) {
                     double acc = 0.0;
                     if (sum > 0.0)
                         for (int32_t j = 0; j < Lk; ++j)
-                            if (allowed[j]) acc += exp(s[j] - mx) / sum * (double)v[ref_index(p->format, Hkv, Lk, d, b, hk, j, c)];
+                            if (allowed[j]) acc += s[j] / sum * (double)v[ref_index(p->format, Hkv, Lk, d, b, hk, j, c)];
                     out[ref_index(p->format, Hq, Lq, d, b, h, i, c)] = acc;
                 }
                 lse[((int64_t)b * Hq + h) * Lq + i] = sum > 0.0 ? mx + log(sum) : -INFINITY;
