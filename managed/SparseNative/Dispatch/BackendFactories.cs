@@ -5,5 +5,6 @@ internal static class BackendFactories
 {
     public static List<Func<AttentionBackend>> All() =>
     [
+        () => new Cuda.CudaBackend(),
     ];
 }
