@@ -1,0 +1,211 @@
+/*
+ * sparse_native.h - the C ABI of the SparseNative CPU library (libsparsenative).
+ *
+ * The exact meaning of every computation is docs/SEMANTICS.md; this header only says how to call it.
+ *
+ * ABI rules (why the header looks the way it does):
+ *  - C11, no C++ constructs; every struct is blittable: fixed-width integers, float and pointers only,
+ *    no enums inside structs (enum size is implementation-defined), no bit-fields, no unions. Managed
+ *    code mirrors the structs with [StructLayout(Sequential)] and checks them at load time against
+ *    sn_struct_layout().
+ *  - Status codes and enumerations are plain int32_t values, for the same reason.
+ *  - Any incompatible change to a struct, a signature or a documented behaviour increments
+ *    SN_ABI_VERSION. Callers must compare sn_abi_version() with the SN_ABI_VERSION they compiled against.
+ *  - Buffer lengths are passed explicitly (in elements, not bytes) so the library can refuse a buffer
+ *    that is too small instead of reading or writing past its end.
+ *  - Every entry point that returns sn_status sets a thread-local message readable with sn_last_error()
+ *    on failure (naming the argument or field and the offending value) and clears it on success.
+ */
+#ifndef SPARSE_NATIVE_H
+#define SPARSE_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Symbol visibility: the library is built with -fvisibility=hidden, so only SN_API symbols are exported. */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(SN_BUILDING_LIBRARY)
+#    define SN_API __declspec(dllexport)
+#  else
+#    define SN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define SN_API __attribute__((visibility("default")))
+#else
+#  define SN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this binary interface (structs, signatures, semantics). */
+#define SN_ABI_VERSION 1
+
+/* ---------------------------------------------------------------------------------------------------
+ * Status codes
+ * ------------------------------------------------------------------------------------------------- */
+
+/* Returned by every fallible entry point. An int32_t rather than an enum type so that its size is fixed. */
+typedef int32_t sn_status;
+
+enum sn_status_code {
+    SN_OK = 0,
+    SN_INVALID_ARGUMENT = 1, /* a null pointer, a size <= 0, a shape whose byte count overflows 64 bits,
+                                an unknown format or flag, non-dividing heads, a non-finite scale,
+                                overlapping buffers                                                      */
+    SN_INVALID_LAYOUT = 2,   /* the sn_layout is inconsistent: block size, block counts, offsets, columns  */
+    SN_UNSUPPORTED = 3,      /* valid by the contract but not by this backend (head_dim % 8 != 0)        */
+    SN_OUT_OF_MEMORY = 4,    /* scratch memory could not be allocated                                    */
+    SN_INTERNAL = 5,         /* a bug in the library; the message says where                              */
+    SN_BUFFER_TOO_SMALL = 6, /* a *_len argument is smaller than the shape requires                      */
+    SN_NON_FINITE = 7        /* NaN or infinity in q, k, v (or in merge inputs) while checking is on      */
+};
+
+/* ---------------------------------------------------------------------------------------------------
+ * Enumerations used in struct fields (int32_t fields)
+ * ------------------------------------------------------------------------------------------------- */
+
+/* sn_problem.format. Element (b, h, t, c) of a tensor with H heads and length L lives at
+ *   SN_FORMAT_BHSD: ((b*H + h)*L + t)*d + c
+ *   SN_FORMAT_BSHD: ((b*L + t)*H + h)*d + c      (ONNX Runtime, most exporters)
+ * q, k, v and out all use the same format; lse is always [B, Hq, Lq]. */
+enum sn_format { SN_FORMAT_BHSD = 0, SN_FORMAT_BSHD = 1 };
+
+/* sn_problem.flags (a bit set; unknown bits are rejected so that new flags cannot be silently ignored). */
+enum sn_flags {
+    SN_FLAG_CAUSAL = 1,          /* key j is visible to query i only if j <= i + (Lk - Lq) (bottom-right) */
+    SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity scan of q, k, v; results for such input are
+                                    then unspecified (they may contain NaN)                              */
+};
+
+/* Identifiers for sn_struct_layout(). */
+enum sn_struct_id { SN_STRUCT_LAYOUT = 1, SN_STRUCT_PROBLEM = 2 };
+
+/* ---------------------------------------------------------------------------------------------------
+ * Structs
+ * ------------------------------------------------------------------------------------------------- */
+
+/* A block-sparse layout: num_layouts CSR lists over a grid of query_blocks x key_blocks blocks.
+ * Query head h uses list (h % num_layouts).
+ *
+ *  block_size       16, 32, 64 or 128.
+ *  query_blocks     must equal ceil(query_length / block_size).
+ *  key_blocks       must equal ceil(key_length / block_size).
+ *  num_layouts      L >= 1 with query_heads % L == 0.
+ *  num_col_indices  the length of col_indices: the total number of stored blocks over all lists.
+ *  reserved         must be 0 (room to grow without changing the struct size).
+ *  row_offsets      L * (query_blocks + 1) values (a count the library trusts): list l's offsets are
+ *                   row_offsets[l*(query_blocks+1) .. l*(query_blocks+1) + query_blocks]; each list's
+ *                   offsets start at 0 and never decrease.
+ *  col_indices      the lists' column indices concatenated in list order. With
+ *                   base(l) = sum over l' < l of row_offsets[l'*(query_blocks+1) + query_blocks]
+ *                   (the number of blocks in the earlier lists), row r of list l holds the key blocks
+ *                   col_indices[base(l) + row_offsets[l*(QB+1) + r] .. base(l) + row_offsets[l*(QB+1) + r + 1]),
+ *                   strictly increasing and each in [0, key_blocks). base(L) must equal num_col_indices.
+ *                   May be NULL only when num_col_indices == 0. */
+typedef struct sn_layout {
+    int32_t block_size;
+    int32_t query_blocks;
+    int32_t key_blocks;
+    int32_t num_layouts;
+    int32_t num_col_indices;
+    int32_t reserved;
+    const int32_t* row_offsets;
+    const int32_t* col_indices;
+} sn_layout;
+
+/* The shape and options of one attention call.
+ *
+ *  batch, query_heads, kv_heads, query_length, key_length, head_dim   all >= 1;
+ *                   query_heads % kv_heads == 0 (query head h reads kv head h / (query_heads / kv_heads));
+ *                   head_dim % 8 == 0 for this backend.
+ *  format           an sn_format value.
+ *  flags            a bit set of sn_flags.
+ *  scale            the factor applied to q.k; 0 means 1/sqrt(head_dim) (the ONNX Runtime convention);
+ *                   otherwise any finite value.
+ *  num_threads      0 = one per online CPU; n >= 1 = at most n threads (capped by the number of work
+ *                   items and at 1024). Results are bitwise identical for every thread count.
+ *  query_segment_ids, key_segment_ids   both NULL, or both non-NULL: int32 [batch, query_length] and
+ *                   [batch, key_length]; query i and key j attend only if their ids are equal. Their
+ *                   lengths are not passed, so they cannot be checked: each must hold batch * length ids. */
+typedef struct sn_problem {
+    int32_t batch;
+    int32_t query_heads;
+    int32_t kv_heads;
+    int32_t query_length;
+    int32_t key_length;
+    int32_t head_dim;
+    int32_t format;
+    int32_t flags;
+    float scale;
+    int32_t num_threads;
+    const int32_t* query_segment_ids;
+    const int32_t* key_segment_ids;
+} sn_problem;
+
+/* ---------------------------------------------------------------------------------------------------
+ * Library information
+ * ------------------------------------------------------------------------------------------------- */
+
+/* The SN_ABI_VERSION the library was compiled with. */
+SN_API int32_t sn_abi_version(void);
+
+/* The message of the last failed call on this thread ("" after a successful call). Never NULL; valid
+ * until the next call into the library on this thread. UTF-8 (in practice ASCII). */
+SN_API const char* sn_last_error(void);
+
+/* The symbolic name of a status code ("SN_INVALID_LAYOUT"), or "SN_UNKNOWN_STATUS". Never NULL. */
+SN_API const char* sn_status_name(sn_status status);
+
+/* One line describing the build and the running machine, e.g.
+ * "sparsenative 0.1.0 abi=1 compiler=GCC 12.2.0 target=x86_64 flags=-O3 ... kernels=avx512,avx2,generic
+ *  selected=avx512 threads=pthreads". Never NULL; the storage is static. */
+SN_API const char* sn_build_info(void);
+
+/* The size and field offsets (in bytes, in declaration order) of a public struct, as compiled into the
+ * library, so that bindings can verify their mirror of it. `which` is an sn_struct_id. Writes the size
+ * to *size (if size != NULL) and the first min(count, max_offsets) offsets to offsets (if not NULL).
+ * Returns the number of fields, or -1 for an unknown id. */
+SN_API int32_t sn_struct_layout(int32_t which, int32_t* size, int32_t* offsets, int32_t max_offsets);
+
+/* ---------------------------------------------------------------------------------------------------
+ * Computation
+ * ------------------------------------------------------------------------------------------------- */
+
+/* Block-sparse attention forward pass (docs/SEMANTICS.md).
+ *  q    [B, Hq, Lq, d] in problem->format, q_len >= B*Hq*Lq*d elements
+ *  k, v [B, Hkv, Lk, d], k_len and v_len >= B*Hkv*Lk*d
+ *  out  [B, Hq, Lq, d], out_len >= B*Hq*Lq*d; must not overlap q, k, v or lse
+ *  lse  NULL (then lse_len must be 0) or [B, Hq, Lq] natural-log log-sum-exp, lse_len >= B*Hq*Lq
+ * Elements beyond the required counts are neither read nor written. A query row with no allowed key
+ * gets out = 0 and lse = -infinity. On failure nothing is guaranteed about out and lse. */
+SN_API sn_status sn_attention_forward(const sn_problem* problem, const sn_layout* layout,
+                                      const float* q, size_t q_len,
+                                      const float* k, size_t k_len,
+                                      const float* v, size_t v_len,
+                                      float* out, size_t out_len,
+                                      float* lse, size_t lse_len);
+
+/* Merges two partial results over disjoint key sets of the same queries (SEMANTICS.md, "Merging"):
+ *   m = max(lse_a, lse_b), w_a = exp(lse_a - m), w_b = exp(lse_b - m),
+ *   out = (w_a*out_a + w_b*out_b) / (w_a + w_b), lse = m + log(w_a + w_b); both -inf -> 0, -inf.
+ *  out_a, out_b, out   [batch, heads, length, head_dim] in `format`; out_len is the element count that
+ *                      EACH of the three holds (>= batch*heads*length*head_dim).
+ *  lse_a, lse_b, lse   [batch, heads, length]; lse_len is the count each holds (>= batch*heads*length).
+ *  flags               0 or SN_FLAG_ALLOW_NON_FINITE (otherwise NaN anywhere, or +infinity in an lse,
+ *                      or infinity in an out, is SN_NON_FINITE; -infinity in an lse is always allowed).
+ * In-place use is allowed: out may be out_a or out_b and lse may be lse_a or lse_b (exactly the same
+ * pointer; other overlaps are rejected). Any head_dim >= 1 is accepted. */
+SN_API sn_status sn_merge_states(int32_t batch, int32_t heads, int32_t length, int32_t head_dim,
+                                 int32_t format, int32_t flags,
+                                 const float* out_a, const float* lse_a,
+                                 const float* out_b, const float* lse_b,
+                                 float* out, float* lse,
+                                 size_t out_len, size_t lse_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPARSE_NATIVE_H */

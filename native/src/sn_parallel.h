@@ -1,0 +1,26 @@
+/* Internal: a parallel loop over independent work items. */
+#ifndef SN_PARALLEL_H
+#define SN_PARALLEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sparse_native.h"
+
+typedef void (*sn_item_fn)(const void* context, void* scratch, int64_t item);
+
+/* Largest thread count ever used (a guard against absurd requests, not a tuning knob). */
+#define SN_MAX_THREADS 1024
+
+/* The number of online CPUs (>= 1). */
+int32_t sn_cpu_count(void);
+
+/* Calls fn(context, scratch, i) exactly once for every i in [0, items), on at most `threads` threads
+ * (the calling thread is one of them), each with its own 64-byte aligned scratch of scratch_bytes
+ * (a multiple of 64). Items are handed out dynamically, so which thread runs an item varies; fn must
+ * make its result depend on the item only. Returns SN_OK, or SN_OUT_OF_MEMORY (message set) if not
+ * even one thread's scratch can be allocated. Thread-creation failures only reduce parallelism. */
+sn_status sn_parallel_for(int32_t threads, int64_t items, size_t scratch_bytes, sn_item_fn fn,
+                          const void* context);
+
+#endif

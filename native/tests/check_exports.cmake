@@ -1,0 +1,20 @@
+# ctest helper: fails unless every dynamic symbol the library defines is a documented sn_* function.
+execute_process(COMMAND "${NM}" -D --defined-only "${LIBRARY}" OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${NM} failed on ${LIBRARY}")
+endif()
+set(expected sn_abi_version sn_attention_forward sn_build_info sn_last_error sn_merge_states sn_status_name
+    sn_struct_layout)
+string(REPLACE "\n" ";" lines "${symbols}")
+set(found)
+foreach(line IN LISTS lines)
+  # "<address> <type> <name>"; only global text/data symbols (upper-case types) matter.
+  if(line MATCHES "^[0-9a-fA-F]+ [TDBR] ([A-Za-z0-9_@.]+)$")
+    list(APPEND found "${CMAKE_MATCH_1}")
+  endif()
+endforeach()
+list(SORT found)
+if(NOT found STREQUAL expected)
+  message(FATAL_ERROR "exported symbols differ:\n  found:    ${found}\n  expected: ${expected}")
+endif()
+message(STATUS "exports: ${found}")
