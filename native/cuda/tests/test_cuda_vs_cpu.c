@@ -258,11 +258,14 @@ int main(void)
         { 1, 3, 3, 200, 200, 40, 16, 3, 0, 1, 1, SNC_DTYPE_F32, 1, 0.5 },
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; ++i) run_case(&fixed[i]);
-    for (int i = 0; i < 40; ++i) {
+    /* SNC_TEST_RANDOM_CASES (default 40 per precision family) shortens runs under compute-sanitizer. */
+    const char* env = getenv("SNC_TEST_RANDOM_CASES");
+    const int random_cases = env != NULL && atoi(env) > 0 ? atoi(env) : 40;
+    for (int i = 0; i < random_cases; ++i) {
         test_case c = random_case(SNC_DTYPE_F32);
         run_case(&c);
     }
-    for (int i = 0; i < 40; ++i) {
+    for (int i = 0; i < random_cases; ++i) {
         test_case c = random_case(i % 2 ? SNC_DTYPE_BF16 : SNC_DTYPE_F16);
         run_case(&c);
     }
