@@ -38,6 +38,7 @@ REQUIRED_FILES=(
   native/cuda/src/snc_validate.c native/cuda/src/snc_validate.h native/cuda/src/snc_error.c native/cuda/src/snc_error.h
   native/cuda/tests/test_cuda_vs_cpu.c native/cuda/tests/test_cuda_validation.c
   native/cuda/tests/half_convert.c native/cuda/tests/half_convert.h
+  native/cuda/emu/snc_emu.h native/cuda/emu/snc_emu_runtime.h
   bench/gpu/flex_compare.py
 )
 
@@ -45,7 +46,7 @@ plan() {
   cat <<PLAN
 device-check plan (root $ROOT, results in $OUT, total budget ${TOTAL_BUDGET} s):
   1. environment      nvidia-smi -L; nvcc --version; cmake --version; python3 -c 'import torch'
-  2. build            cmake -S . -B build/gpu -DSPARSENATIVE_CUDA=ON -DCMAKE_BUILD_TYPE=Release; cmake --build build/gpu -j\$(nproc)
+  2. build            cmake -S . -B build/gpu -DSPARSENATIVE_CUDA=ON -DCMAKE_BUILD_TYPE=Release; cmake --build build/gpu -j\$(nproc) --target sparsenative sparsenative_cuda test_cuda_vs_cpu test_cuda_validation
   3. ctest            ctest --test-dir build/gpu -R '^cuda_(validation|vs_cpu)\$' --output-on-failure
   4. managed tests    SPARSENATIVE_CUDA_LIBRARY=$LIB $TESTS -class SparseNative.Tests.Cuda.CudaGpuTests -class SparseNative.Tests.Cuda.CudaAvailabilityTests
   5. sanitizers       compute-sanitizer --tool memcheck|racecheck (SNC_TEST_RANDOM_CASES=1) build/gpu/native/cuda/test_cuda_vs_cpu
@@ -100,7 +101,7 @@ step environment 20 bash -c 'nvidia-smi -L; nvidia-smi --query-gpu=name,driver_v
 CARD=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 
 built=0
-if step build 300 bash -c "cmake -S . -B '$BUILD' -DSPARSENATIVE_CUDA=ON -DCMAKE_BUILD_TYPE=Release && cmake --build '$BUILD' -j\$(nproc)"; then
+if step build 300 bash -c "cmake -S . -B '$BUILD' -DSPARSENATIVE_CUDA=ON -DCMAKE_BUILD_TYPE=Release && cmake --build '$BUILD' -j\$(nproc) --target sparsenative sparsenative_cuda test_cuda_vs_cpu test_cuda_validation"; then
   built=1
 fi
 

@@ -12,8 +12,16 @@
 #define INFINITY __builtin_inff()
 #endif
 
+// Dynamic shared memory and kernel launches go through macros so that the CPU emulation test
+// (native/cuda/emu/) can run the very same kernel source with std::thread blocks.
+#ifndef SNC_EMULATION
+#define SNC_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
+#define SNC_LAUNCH(kernel, grid, block, bytes, stream, ...) kernel<<<(grid), (block), (bytes), (stream)>>>(__VA_ARGS__)
+#endif
+
 namespace snc {
 
+#ifndef SNC_EMULATION
 // ----- cp.async (sm_80+): 16-byte global -> shared copies that bypass registers, so the next K/V tile
 // can be in flight while the current one is being multiplied. `valid == false` copies 0 source bytes,
 // which zero-fills the 16 destination bytes: the tails past Lq/Lk become zeros without a branch in the
@@ -29,6 +37,8 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 
 template <int Pending>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending)); }
+
+#endif // SNC_EMULATION (native/cuda/emu/snc_emu.h provides these for the CPU emulation test)
 
 // ----- The key tiles one query tile visits. A key block of the CSR row is cut into block_size / TileN
 // sub-tiles of TileN keys; tile t is sub-tile (t % sub) of the block col_indices[begin + t / sub].

@@ -51,7 +51,7 @@ __global__ void __launch_bounds__(kThreads) attention_f32(const snc_params p)
     const int hk = h / p.group;
     if (q0 >= p.query_length) return; // the tail half of a last 128-block: nothing to write (uniform per block)
 
-    extern __shared__ float4 smem_f4[];
+    SNC_DYNAMIC_SHARED(float4, smem_f4);
     float* Qs = reinterpret_cast<float*>(smem_f4);
     float* Ks = Qs + BM * pitch;
     float* Vs = Ks + BN * pitch;
@@ -205,7 +205,7 @@ cudaError_t launch(const snc_params& p, cudaStream_t stream)
     if (e != cudaSuccess) return e;
     const dim3 grid(static_cast<unsigned>(p.query_blocks * (p.block_size / BM)), static_cast<unsigned>(p.query_heads),
                     static_cast<unsigned>(p.batch));
-    kernel<<<grid, kThreads, bytes, stream>>>(p);
+    SNC_LAUNCH(kernel, grid, kThreads, bytes, stream, p);
     return cudaGetLastError();
 }
 

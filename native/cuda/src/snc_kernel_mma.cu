@@ -30,6 +30,16 @@ constexpr int kWarps = 4, kThreads = 32 * kWarps, BM = 64, BN = 64;
 
 __host__ __device__ constexpr int mma_pitch(int d) { return d + 8; } // in 16-bit elements
 
+#ifdef SNC_EMULATION
+template <int DTYPE>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) { return snc_emu::pack2(DTYPE, lo, hi); }
+template <int DTYPE>
+__device__ __forceinline__ void mma16816(float (&acc)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
+{
+    snc_emu::mma16816(DTYPE, acc, a, b0, b1);
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&b)[4], const uint16_t* row) { snc_emu::ldmatrix_x4_trans(b, row); }
+#else
 // Packs two f32 into the 16-bit input type, `lo` in the low half (the lower column index).
 template <int DTYPE>
 __device__ __forceinline__ uint32_t pack2(float lo, float hi)
@@ -58,6 +68,17 @@ __device__ __forceinline__ void mma16816(float (&acc)[4], const uint32_t (&a)[4]
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// ldmatrix .x4 .trans: lanes 8j .. 8j+7 give the row addresses of 8x8 matrix j; lane (g, c) receives
+// elements [2c][g] and [2c+1][g] of each matrix (lower column index in the low half).
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&b)[4], const uint16_t* row)
+{
+    const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(row));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3])
+                 : "r"(addr));
+}
+#endif // SNC_EMULATION
+
 // B fragments of two neighbouring n8 tiles of V (columns n0 .. n0+15, keys k0 .. k0+15):
 // b[0], b[1] for columns n0 .. n0+7 and b[2], b[3] for n0+8 .. n0+15.
 __device__ __forceinline__ void load_v_fragments(uint32_t (&b)[4], const uint16_t* Vs, int pitch, int k0, int n0)
@@ -67,11 +88,7 @@ __device__ __forceinline__ void load_v_fragments(uint32_t (&b)[4], const uint16_
     // Lanes 0-7 address the rows of matrix 0 (keys k0..k0+7, columns n0..), 8-15 matrix 1 (keys k0+8..),
     // 16-23 matrix 2 (keys k0.., columns n0+8..), 24-31 matrix 3. .trans hands lane (g, c) the elements
     // [2c][g] and [2c+1][g] of each 8x8 matrix: the m16n8k16 B layout.
-    const uint16_t* row = Vs + (k0 + (lane & 15)) * pitch + n0 + (lane >> 4) * 8;
-    const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(row));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3])
-                 : "r"(addr));
+    ldmatrix_x4_trans(b, Vs + (k0 + (lane & 15)) * pitch + n0 + (lane >> 4) * 8);
 #else
     // Plain 16-bit loads of the same elements (slower; kept to cross-check the ldmatrix path).
     const int g = lane / 4, c = lane % 4;
@@ -109,7 +126,7 @@ __global__ void __launch_bounds__(kThreads) attention_mma(const snc_params p)
     const int hk = h / p.group;
     if (q0 >= p.query_length) return; // the tail half of a last 128-block: nothing to write (uniform per block)
 
-    extern __shared__ uint4 smem_u4[];
+    SNC_DYNAMIC_SHARED(uint4, smem_u4);
     uint16_t* Qs = reinterpret_cast<uint16_t*>(smem_u4);
     uint16_t* Ks = Qs + BM * pitch;       // [2][BN][pitch]
     uint16_t* Vs = Ks + 2 * BN * pitch;   // [2][BN][pitch]
@@ -277,7 +294,7 @@ cudaError_t launch(const snc_params& p, cudaStream_t stream)
     if (e != cudaSuccess) return e;
     const dim3 grid(static_cast<unsigned>(p.query_blocks * (p.block_size / BM)), static_cast<unsigned>(p.query_heads),
                     static_cast<unsigned>(p.batch));
-    kernel<<<grid, kThreads, bytes, stream>>>(p);
+    SNC_LAUNCH(kernel, grid, kThreads, bytes, stream, p);
     return cudaGetLastError();
 }
 

@@ -5,9 +5,17 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 uint16_t snc_float_to_f16(float x);
 float snc_f16_to_float(uint16_t h);
 uint16_t snc_float_to_bf16(float x);
 float snc_bf16_to_float(uint16_t h);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
