@@ -13,9 +13,23 @@ enum cudaMemcpyKind { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cuda
 constexpr cudaError_t cudaErrorMemoryAllocation = static_cast<cudaError_t>(2);
 struct cudaDeviceProp { char name[256]; int major, minor, multiProcessorCount; };
 
-inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated error"; }
-inline const char* cudaGetErrorName(cudaError_t e) { return e == cudaSuccess ? "cudaSuccess" : "cudaErrorEmulated"; }
-inline cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+inline const char* cudaGetErrorString(cudaError_t e)
+{
+    return e == cudaSuccess ? "no error" : e == 100 ? "no CUDA-capable device is detected" : "emulated error";
+}
+inline const char* cudaGetErrorName(cudaError_t e)
+{
+    return e == cudaSuccess ? "cudaSuccess" : e == 100 ? "cudaErrorNoDevice" : "cudaErrorEmulated";
+}
+constexpr cudaError_t cudaErrorNoDevice = static_cast<cudaError_t>(100);
+// SNC_EMU_DEVICES=0 makes the emulated runtime answer like a machine with a driver but no GPU.
+inline cudaError_t cudaGetDeviceCount(int* n)
+{
+    const char* env = std::getenv("SNC_EMU_DEVICES");
+    if (env != nullptr && env[0] == '0') { *n = 0; return cudaErrorNoDevice; }
+    *n = 1;
+    return cudaSuccess;
+}
 inline cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int d)
