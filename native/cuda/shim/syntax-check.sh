@@ -24,7 +24,7 @@ for arch in sm_80 sm_90; do
   n_f32=$(grep -c '^\.visible \.entry' "$f32" || true)
   n_mma=$(grep -c '^\.visible \.entry' "$mma" || true)
   [ "$n_f32" -eq 14 ] || { echo "expected 14 f32 kernels, found $n_f32"; exit 1; }
-  [ "$n_mma" -eq 4 ] || { echo "expected 4 tensor-core kernels, found $n_mma"; exit 1; }
+  [ "$n_mma" -eq 8 ] || { echo "expected 8 tensor-core kernels, found $n_mma"; exit 1; }
   grep -q 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32' "$mma" || { echo "no f16 mma.sync"; exit 1; }
   grep -q 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32' "$mma" || { echo "no bf16 mma.sync"; exit 1; }
   grep -q 'ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16' "$mma" || { echo "no ldmatrix"; exit 1; }

@@ -1,8 +1,8 @@
 // The f16/bf16 kernel: fused block-sparse attention forward on tensor cores (mma.sync m16n8k16, f32
 // accumulation), FlashAttention-2 style.
 //
-// Mapping. One thread block of 4 warps per (64-row query tile, query head, batch): grid (tiles, Hq, B); a
-// 128-block is served by two thread blocks. Warp w owns query rows 16w .. 16w+15 of the tile for the whole
+// Mapping. One thread block per (query tile, query head, batch): grid (tiles, Hq, B). The query tile is the
+// block (8 warps for 128, 4 warps for 64), 16 rows per warp. Warp w owns query rows 16w .. 16w+15 of the tile for the whole
 // computation, so the softmax statistics of a row never leave the warp: the mma fragment layout gives
 // lane (g = lane / 4, c = lane % 4) rows g and g + 8 and, in each 8-column tile, columns 2c and 2c + 1.
 // Row reductions are therefore over the 4 lanes of a quad (__shfl_xor 1, 2).
@@ -19,6 +19,9 @@
 // Shared memory: Q tile and a double buffer of K and V tiles (64 x D each, row pitch D + 8 elements: 16-byte
 // aligned rows for cp.async and ldmatrix, and rows 4 banks apart so the 8 rows a quad-group reads hit 8
 // different bank groups). Tile t+1 is fetched with cp.async while tile t is computed.
+#include <stdlib.h>
+#include <string.h>
+
 #include "snc_device.cuh"
 #include "snc_launch.h"
 #include "sparse_native_cuda.h"
@@ -26,7 +29,11 @@
 namespace snc {
 namespace {
 
-constexpr int kWarps = 4, kThreads = 32 * kWarps, BM = 64, BN = 64;
+// Key tiles are 64 keys. The query tile is 16 rows per warp: WARPS = 8 (128 rows) serves a 128-block with one
+// thread block, so each K/V tile is read from global memory once per 128 queries; WARPS = 4 (64 rows) serves
+// a 64-block. SNC_MMA_TILE_M=64 in the environment forces the 4-warp kernel for 128-blocks too (two thread
+// blocks per query block), a tuning switch for the benchmark.
+constexpr int BN = 64;
 
 __host__ __device__ constexpr int mma_pitch(int d) { return d + 8; } // in 16-bit elements
 
@@ -104,12 +111,12 @@ __device__ __forceinline__ void load_v_fragments(uint32_t (&b)[4], const uint16_
 }
 
 // Issues cp.async copies of `rows` tokens from token t0 of one head into a [rows][pitch] 16-bit tile.
-template <int D>
+template <int D, int THREADS>
 __device__ __forceinline__ void load_tile_16(uint16_t* tile, const uint16_t* head_base, int64_t token_stride, int t0,
                                              int rows, int length)
 {
     constexpr int chunks_per_row = D / 8; // 8 elements = 16 bytes
-    for (int idx = threadIdx.x; idx < rows * chunks_per_row; idx += kThreads) {
+    for (int idx = threadIdx.x; idx < rows * chunks_per_row; idx += THREADS) {
         const int r = idx / chunks_per_row, c = (idx % chunks_per_row) * 8;
         const bool valid = t0 + r < length;
         const uint16_t* src = valid ? head_base + (t0 + r) * token_stride + c : head_base;
@@ -117,9 +124,10 @@ __device__ __forceinline__ void load_tile_16(uint16_t* tile, const uint16_t* hea
     }
 }
 
-template <int DTYPE, int D>
-__global__ void __launch_bounds__(kThreads) attention_mma(const snc_params p)
+template <int DTYPE, int D, int WARPS>
+__global__ void __launch_bounds__(32 * WARPS) attention_mma(const snc_params p)
 {
+    constexpr int BM = 16 * WARPS, kThreads = 32 * WARPS;
     constexpr int pitch = mma_pitch(D), KC = D / 16, NT = BN / 8, ND = D / 8;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, c = lane % 4;
     const int q0 = blockIdx.x * BM, h = blockIdx.y, b = blockIdx.z;
@@ -147,8 +155,8 @@ __global__ void __launch_bounds__(kThreads) attention_mma(const snc_params p)
 
     auto issue_tile = [&](int t) {
         const int buf = t & 1, k0 = tiles.key_start(p, t);
-        load_tile_16<D>(Ks + buf * BN * pitch, kh, p.kv_token_stride, k0, BN, p.key_length);
-        load_tile_16<D>(Vs + buf * BN * pitch, vh, p.kv_token_stride, k0, BN, p.key_length);
+        load_tile_16<D, kThreads>(Ks + buf * BN * pitch, kh, p.kv_token_stride, k0, BN, p.key_length);
+        load_tile_16<D, kThreads>(Vs + buf * BN * pitch, vh, p.kv_token_stride, k0, BN, p.key_length);
         if (p.query_segment_ids != nullptr && threadIdx.x < BN) {
             const int key = k0 + threadIdx.x;
             segK[buf * BN + threadIdx.x] =
@@ -166,7 +174,7 @@ __global__ void __launch_bounds__(kThreads) attention_mma(const snc_params p)
     uint32_t qa[KC][4];
 
     if (tiles.count > 0) {
-        load_tile_16<D>(Qs, qh, p.q_token_stride, q0, BM, p.query_length);
+        load_tile_16<D, kThreads>(Qs, qh, p.q_token_stride, q0, BM, p.query_length);
         issue_tile(0); // one group: Q + K(0) + V(0)
     }
 
@@ -285,11 +293,12 @@ __global__ void __launch_bounds__(kThreads) attention_mma(const snc_params p)
     }
 }
 
-template <int DTYPE, int D>
+template <int DTYPE, int D, int WARPS>
 cudaError_t launch(const snc_params& p, cudaStream_t stream)
 {
+    constexpr int BM = 16 * WARPS, kThreads = 32 * WARPS;
     const size_t bytes = sizeof(uint16_t) * (BM + 4 * BN) * mma_pitch(D) + sizeof(int) * 2 * BN;
-    auto kernel = attention_mma<DTYPE, D>;
+    auto kernel = attention_mma<DTYPE, D, WARPS>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
     if (e != cudaSuccess) return e;
     const dim3 grid(static_cast<unsigned>(p.query_blocks * (p.block_size / BM)), static_cast<unsigned>(p.query_heads),
@@ -300,11 +309,24 @@ cudaError_t launch(const snc_params& p, cudaStream_t stream)
 
 } // namespace
 
+template <int DTYPE, int D>
+cudaError_t launch_for_block(const snc_params& p, cudaStream_t stream)
+{
+    const char* tile = getenv("SNC_MMA_TILE_M");
+    const bool force64 = tile != nullptr && strcmp(tile, "64") == 0;
+    return p.block_size == 128 && !force64 ? launch<DTYPE, D, 8>(p, stream) : launch<DTYPE, D, 4>(p, stream);
+}
+
+template <int DTYPE>
+cudaError_t launch_for_dim(const snc_params& p, cudaStream_t stream)
+{
+    return p.head_dim == 64 ? launch_for_block<DTYPE, 64>(p, stream) : launch_for_block<DTYPE, 128>(p, stream);
+}
+
 cudaError_t launch_attention_mma(const snc_params& p, cudaStream_t stream)
 {
-    // snc_validate_problem admits only these four combinations (and block sizes 64/128).
-    if (p.dtype == SNC_DTYPE_F16) return p.head_dim == 64 ? launch<SNC_DTYPE_F16, 64>(p, stream) : launch<SNC_DTYPE_F16, 128>(p, stream);
-    return p.head_dim == 64 ? launch<SNC_DTYPE_BF16, 64>(p, stream) : launch<SNC_DTYPE_BF16, 128>(p, stream);
+    // snc_validate_problem admits only head dims 64/128 and block sizes 64/128 here.
+    return p.dtype == SNC_DTYPE_F16 ? launch_for_dim<SNC_DTYPE_F16>(p, stream) : launch_for_dim<SNC_DTYPE_BF16>(p, stream);
 }
 
 } // namespace snc
