@@ -75,8 +75,9 @@ enum sn_format { SN_FORMAT_BHSD = 0, SN_FORMAT_BSHD = 1 };
 /* sn_problem.flags (a bit set; unknown bits are rejected so that new flags cannot be silently ignored). */
 enum sn_flags {
     SN_FLAG_CAUSAL = 1,          /* key j is visible to query i only if j <= i + (Lk - Lq) (bottom-right) */
-    SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity scan of q, k, v; results for such input are
-                                    then unspecified (they may contain NaN)                              */
+    SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity scan of q, k, v (a pass over all inputs, as
+                                    costly as the attention itself when decoding one query against a
+                                    long cache); results for such input are then unspecified (NaN)     */
 };
 
 /* Identifiers for sn_struct_layout(). */

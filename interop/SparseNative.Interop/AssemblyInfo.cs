@@ -1,0 +1,6 @@
+using System.Runtime.CompilerServices;
+
+// Every signature in this assembly is blittable (pointers, ints, floats, blittable structs), so runtime
+// marshalling is switched off: a non-blittable signature added by mistake fails to compile instead of
+// silently paying for (or getting wrong) a marshalling stub.
+[assembly: DisableRuntimeMarshalling]
