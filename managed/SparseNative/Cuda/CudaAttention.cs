@@ -1,3 +1,6 @@
+using SparseNative.Interop;
+using SparseNative.Interop.Cuda;
+
 namespace SparseNative.Cuda;
 
 /// <summary>
@@ -8,13 +11,13 @@ namespace SparseNative.Cuda;
 public static unsafe class CudaAttention
 {
     /// <summary>Whether <c>libsparsenative_cuda</c> loaded and a CUDA device exists.</summary>
-    public static bool IsAvailable => CudaLibrary.Shared.UnavailableReason is null;
+    public static bool IsAvailable => SparseNativeCudaLibrary.Shared.UnavailableReason is null;
 
     /// <summary>Why the GPU path cannot run here ("libsparsenative_cuda not found: tried …", "no CUDA device (…)"), or null.</summary>
-    public static string? UnavailableReason => CudaLibrary.Shared.UnavailableReason;
+    public static string? UnavailableReason => SparseNativeCudaLibrary.Shared.UnavailableReason;
 
     /// <summary>Device 0's name and compute capability, or "" when unavailable.</summary>
-    public static string DeviceName => CudaLibrary.Shared.DeviceName;
+    public static string DeviceName => SparseNativeCudaLibrary.Shared.DeviceName;
 
     /// <summary>
     /// Computes attention (docs/SEMANTICS.md) on device buffers and waits for the result.
@@ -35,9 +38,9 @@ public static unsafe class CudaAttention
     /// <exception cref="CudaException">A CUDA error during the call.</exception>
     public static void Forward(CudaBuffer query, CudaBuffer key, CudaBuffer value, CudaBuffer output, AttentionShape shape,
         BlockLayout layout, AttentionOptions? options = null, CudaBuffer? logSumExp = null) =>
-        ForwardWith(CudaLibrary.Shared, query, key, value, output, shape, layout, options, logSumExp);
+        ForwardWith(SparseNativeCudaLibrary.Shared, query, key, value, output, shape, layout, options, logSumExp);
 
-    internal static void ForwardWith(CudaLibrary library, CudaBuffer query, CudaBuffer key, CudaBuffer value, CudaBuffer output,
+    internal static void ForwardWith(SparseNativeCudaLibrary library, CudaBuffer query, CudaBuffer key, CudaBuffer value, CudaBuffer output,
         AttentionShape shape, BlockLayout layout, AttentionOptions? options, CudaBuffer? logSumExp)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -73,7 +76,7 @@ public static unsafe class CudaAttention
                 $"Segment ids need Batch·QueryLength = {(long)shape.Batch * shape.QueryLength} and Batch·KeyLength = " +
                 $"{(long)shape.Batch * shape.KeyLength} values; got {segQ.Length} and {segK.Length}.", nameof(options));
 
-        library.EnsureAvailable();
+        CudaCalls.EnsureAvailable(library);
         var deviceLayout = CudaDeviceLayout.For(library, layout);
         CudaBuffer? dSegQ = null, dSegK = null;
         var held = new List<SafeHandleLease>();
@@ -87,15 +90,14 @@ public static unsafe class CudaAttention
             var problem = new SnProblem
             {
                 Batch = shape.Batch, QueryHeads = shape.QueryHeads, KvHeads = shape.KeyValueHeads, QueryLength = shape.QueryLength,
-                KeyLength = shape.KeyLength, HeadDim = shape.HeadDim, Format = (int)options.Format,
-                Flags = (options.Causal ? SnStatus.FlagCausal : 0) | SnStatus.FlagAllowNonFinite, Scale = scale,
+                KeyLength = shape.KeyLength, HeadDim = shape.HeadDim, Format = (SnFormat)options.Format,
+                Flags = (options.Causal ? SnFlags.Causal : SnFlags.None) | SnFlags.AllowNonFinite, Scale = scale,
                 QuerySegmentIds = (int*)Lease(held, dSegQ), KeySegmentIds = (int*)Lease(held, dSegK),
             };
-            int status = library.ForwardDevice(&problem, (void*)Lease(held, deviceLayout), (int)query.DataType,
-                (void*)Lease(held, query), (void*)Lease(held, key), (void*)Lease(held, value), (void*)Lease(held, output),
-                (float*)Lease(held, logSumExp), null);
-            library.Check(status);
-            library.Check(library.Synchronize(null));
+            var status = library.AttentionForwardDevice(problem, Lease(held, deviceLayout), (SncDtype)query.DataType,
+                Lease(held, query), Lease(held, key), Lease(held, value), Lease(held, output), Lease(held, logSumExp), 0);
+            CudaCalls.Check(library, status);
+            CudaCalls.Check(library, library.Synchronize(0));
         }
         finally
         {
@@ -114,7 +116,7 @@ public static unsafe class CudaAttention
             throw new ArgumentException($"{name} holds {b.Length} elements; the shape needs {elements}.", name);
     }
 
-    private static CudaBuffer Allocate(CudaLibrary library, ReadOnlySpan<int> ids)
+    private static CudaBuffer Allocate(SparseNativeCudaLibrary library, ReadOnlySpan<int> ids)
     {
         // int32 ids travel in a Float32-typed buffer of the same size: only the bytes matter.
         var b = CudaBuffer.Allocate(library, ids.Length, CudaDataType.Float32);

@@ -1,3 +1,6 @@
+using SparseNative.Interop;
+using SparseNative.Interop.Cuda;
+
 namespace SparseNative.Cuda;
 
 /// <summary>
@@ -8,9 +11,9 @@ internal sealed unsafe class CudaBackend : AttentionBackend
 {
     public override Backend Kind => Backend.Cuda;
 
-    public override string? UnavailableReason => CudaLibrary.Shared.UnavailableReason;
+    public override string? UnavailableReason => SparseNativeCudaLibrary.Shared.UnavailableReason;
 
-    public override string Details => CudaLibrary.Shared is { UnavailableReason: null } lib ? $"{lib.DeviceName}, {lib.LoadedFrom}" : "";
+    public override string Details => SparseNativeCudaLibrary.Shared is { UnavailableReason: null } lib ? $"{lib.DeviceName}, {lib.LoadedFrom}" : "";
 
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
@@ -23,8 +26,8 @@ internal sealed unsafe class CudaBackend : AttentionBackend
 
     public override void Forward(in AttentionProblem p)
     {
-        var lib = CudaLibrary.Shared;
-        lib.EnsureAvailable();
+        var lib = SparseNativeCudaLibrary.Shared;
+        CudaCalls.EnsureAvailable(lib);
         var layout = p.Layout;
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
@@ -38,12 +41,12 @@ internal sealed unsafe class CudaBackend : AttentionBackend
             var problem = new SnProblem
             {
                 Batch = p.Shape.Batch, QueryHeads = p.Shape.QueryHeads, KvHeads = p.Shape.KeyValueHeads,
-                QueryLength = p.Shape.QueryLength, KeyLength = p.Shape.KeyLength, HeadDim = p.Shape.HeadDim, Format = (int)p.Format,
+                QueryLength = p.Shape.QueryLength, KeyLength = p.Shape.KeyLength, HeadDim = p.Shape.HeadDim, Format = (SnFormat)p.Format,
                 // The managed side already scanned for NaN/∞ when asked to (AttentionOptions.CheckFinite): no second scan.
-                Flags = (p.Causal ? SnStatus.FlagCausal : 0) | SnStatus.FlagAllowNonFinite,
+                Flags = (p.Causal ? SnFlags.Causal : SnFlags.None) | SnFlags.AllowNonFinite,
                 Scale = p.Scale, QuerySegmentIds = p.HasSegments ? segQ : null, KeySegmentIds = p.HasSegments ? segK : null,
             };
-            lib.Check(lib.ForwardHost(&problem, &native, (int)CudaDataType.Float32,
+            CudaCalls.Check(lib, lib.AttentionForwardHost(problem, native, SncDtype.F32,
                 q, (nuint)p.Query.Length, k, (nuint)p.Key.Length, v, (nuint)p.Value.Length, o, (nuint)p.Output.Length,
                 p.HasLogSumExp ? lse : null, p.HasLogSumExp ? (nuint)p.LogSumExp.Length : 0));
         }

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using SparseNative.Interop;
+using SparseNative.Interop.Cuda;
 
 namespace SparseNative.Cuda;
 
@@ -14,9 +16,9 @@ namespace SparseNative.Cuda;
 /// </remarks>
 public sealed unsafe class CudaBuffer : SafeHandle
 {
-    private readonly CudaLibrary _library;
+    private readonly SparseNativeCudaLibrary _library;
 
-    private CudaBuffer(CudaLibrary library, long length, CudaDataType dataType) : base(0, ownsHandle: true)
+    private CudaBuffer(SparseNativeCudaLibrary library, long length, CudaDataType dataType) : base(0, ownsHandle: true)
     {
         _library = library;
         Length = length;
@@ -39,25 +41,24 @@ public sealed unsafe class CudaBuffer : SafeHandle
     /// <exception cref="ArgumentOutOfRangeException">length &lt; 1 or an unknown data type.</exception>
     /// <exception cref="BackendUnavailableException">The CUDA library or a device is missing; the message says which.</exception>
     /// <exception cref="CudaException">The allocation failed (out of device memory, CUDA error).</exception>
-    public static CudaBuffer Allocate(long length, CudaDataType dataType) => Allocate(CudaLibrary.Shared, length, dataType);
+    public static CudaBuffer Allocate(long length, CudaDataType dataType) => Allocate(SparseNativeCudaLibrary.Shared, length, dataType);
 
-    internal static CudaBuffer Allocate(CudaLibrary library, long length, CudaDataType dataType)
+    internal static CudaBuffer Allocate(SparseNativeCudaLibrary library, long length, CudaDataType dataType)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         if (!Enum.IsDefined(dataType))
             throw new ArgumentOutOfRangeException(nameof(dataType), dataType, $"{(int)dataType} is not a CudaDataType.");
         if (length > long.MaxValue / 4)
             throw new ArgumentOutOfRangeException(nameof(length), length, "The byte count overflows.");
-        library.EnsureAvailable();
+        CudaCalls.EnsureAvailable(library);
         var buffer = new CudaBuffer(library, length, dataType);
-        void* ptr;
-        int status = library.Malloc((nuint)buffer.ByteLength, &ptr);
+        var status = library.Malloc((nuint)buffer.ByteLength, out nint ptr);
         if (status != SnStatus.Ok)
         {
             buffer.SetHandleAsInvalid();
-            library.Check(status);
+            CudaCalls.Check(library, status);
         }
-        buffer.SetHandle((nint)ptr);
+        buffer.SetHandle(ptr);
         return buffer;
     }
 
@@ -117,7 +118,7 @@ public sealed unsafe class CudaBuffer : SafeHandle
         {
             DangerousAddRef(ref added);
             fixed (byte* src = bytes)
-                _library.Check(_library.CopyToDevice((void*)handle, src, (nuint)bytes.Length, null));
+                CudaCalls.Check(_library, _library.CopyToDevice(handle, src, (nuint)bytes.Length, 0));
         }
         finally
         {
@@ -133,7 +134,7 @@ public sealed unsafe class CudaBuffer : SafeHandle
         {
             DangerousAddRef(ref added);
             fixed (byte* dst = bytes)
-                _library.Check(_library.CopyToHost(dst, (void*)handle, (nuint)bytes.Length, null));
+                CudaCalls.Check(_library, _library.CopyToHost(dst, handle, (nuint)bytes.Length, 0));
         }
         finally
         {
@@ -142,7 +143,7 @@ public sealed unsafe class CudaBuffer : SafeHandle
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle() => _library.Free((void*)handle) == SnStatus.Ok;
+    protected override bool ReleaseHandle() => _library.Free(handle) == SnStatus.Ok;
 
     /// <inheritdoc />
     public override string ToString() => $"CudaBuffer({Length} x {DataType}{(IsClosed ? ", disposed" : "")})";

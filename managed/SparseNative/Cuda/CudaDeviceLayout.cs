@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using SparseNative.Interop;
+using SparseNative.Interop.Cuda;
 
 namespace SparseNative.Cuda;
 
@@ -11,17 +13,17 @@ namespace SparseNative.Cuda;
 internal sealed unsafe class CudaDeviceLayout : SafeHandle
 {
     private static readonly ConditionalWeakTable<BlockLayout, CudaDeviceLayout> s_uploaded = new();
-    private readonly CudaLibrary _library;
+    private readonly SparseNativeCudaLibrary _library;
 
-    private CudaDeviceLayout(CudaLibrary library) : base(0, ownsHandle: true) => _library = library;
+    private CudaDeviceLayout(SparseNativeCudaLibrary library) : base(0, ownsHandle: true) => _library = library;
 
     public override bool IsInvalid => handle == 0;
 
     /// <summary>The device copy of <paramref name="layout"/>, uploading it on first use.</summary>
-    public static CudaDeviceLayout For(CudaLibrary library, BlockLayout layout) =>
+    public static CudaDeviceLayout For(SparseNativeCudaLibrary library, BlockLayout layout) =>
         s_uploaded.GetValue(layout, l => Upload(library, l));
 
-    private static CudaDeviceLayout Upload(CudaLibrary library, BlockLayout layout)
+    private static CudaDeviceLayout Upload(SparseNativeCudaLibrary library, BlockLayout layout)
     {
         var result = new CudaDeviceLayout(library);
         fixed (int* rows = layout.AllRowOffsets)
@@ -32,17 +34,16 @@ internal sealed unsafe class CudaDeviceLayout : SafeHandle
                 BlockSize = layout.BlockSize, QueryBlocks = layout.QueryBlocks, KeyBlocks = layout.KeyBlocks,
                 NumLayouts = layout.LayoutCount, NumColIndices = layout.AllColumnIndices.Length, RowOffsets = rows, ColIndices = cols,
             };
-            void* handle;
-            int status = library.LayoutCreate(&native, &handle);
+            var status = library.LayoutCreate(native, out nint handle);
             if (status != SnStatus.Ok)
             {
                 result.SetHandleAsInvalid();
-                library.Check(status, "layout");
+                CudaCalls.Check(library, status, "layout");
             }
-            result.SetHandle((nint)handle);
+            result.SetHandle(handle);
         }
         return result;
     }
 
-    protected override bool ReleaseHandle() => _library.LayoutDestroy((void*)handle) == SnStatus.Ok;
+    protected override bool ReleaseHandle() => _library.LayoutDestroy(handle) == SnStatus.Ok;
 }

@@ -1,4 +1,5 @@
 using SparseNative.Cuda;
+using SparseNative.Interop.Cuda;
 using Xunit;
 
 namespace SparseNative.Tests.Cuda;
@@ -17,8 +18,8 @@ public class CudaAvailabilityTests
     public void MissingLibraryReasonListsEveryPathTried()
     {
         string dir = Path.Combine(Path.GetTempPath(), "sparsenative-no-such-dir");
-        string file = Path.Combine(dir, CudaLibrary.FileName);
-        var lib = CudaLibrary.Probe([file, "libsparsenative_cuda_no_such_name.so"]);
+        string file = Path.Combine(dir, SparseNativeCudaLibrary.FileName);
+        var lib = SparseNativeCudaLibrary.Probe([file, "libsparsenative_cuda_no_such_name.so"]);
         Assert.NotNull(lib.UnavailableReason);
         Assert.StartsWith("libsparsenative_cuda not found: tried ", lib.UnavailableReason);
         Assert.Contains($"{file} (no such file)", lib.UnavailableReason);
@@ -30,12 +31,12 @@ public class CudaAvailabilityTests
     [Fact]
     public void AFileThatIsNotALibraryIsReportedNotLoaded()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"sparsenative-test-{Environment.ProcessId}", CudaLibrary.FileName);
+        string path = Path.Combine(Path.GetTempPath(), $"sparsenative-test-{Environment.ProcessId}", SparseNativeCudaLibrary.FileName);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "not an ELF file");
         try
         {
-            var lib = CudaLibrary.Probe([path]);
+            var lib = SparseNativeCudaLibrary.Probe([path]);
             Assert.StartsWith("libsparsenative_cuda not found: tried ", lib.UnavailableReason);
             Assert.Contains($"{path} (failed to load: ", lib.UnavailableReason);
         }
@@ -46,7 +47,7 @@ public class CudaAvailabilityTests
     public void ALibraryWithoutTheEntryPointsIsNotMistakenForTheCudaLibrary()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "uses glibc's libm.so.6 as a foreign library");
-        var lib = CudaLibrary.Probe(["libm.so.6"]);
+        var lib = SparseNativeCudaLibrary.Probe(["libm.so.6"]);
         Assert.Equal("libm.so.6", lib.LoadedFrom);
         Assert.NotNull(lib.UnavailableReason);
         Assert.StartsWith("libm.so.6 is not a compatible libsparsenative_cuda: ", lib.UnavailableReason);
@@ -56,18 +57,18 @@ public class CudaAvailabilityTests
     [Fact]
     public void TheEnvironmentVariableIsTriedFirstThenTheApplicationFolder()
     {
-        string? saved = Environment.GetEnvironmentVariable(CudaLibrary.PathVariable);
+        string? saved = Environment.GetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable);
         try
         {
-            Environment.SetEnvironmentVariable(CudaLibrary.PathVariable, "/opt/x/libsparsenative_cuda.so");
-            var candidates = CudaLibrary.DefaultCandidates().ToList();
+            Environment.SetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable, "/opt/x/libsparsenative_cuda.so");
+            var candidates = SparseNativeCudaLibrary.DefaultCandidates().ToList();
             Assert.Equal("/opt/x/libsparsenative_cuda.so", candidates[0]);
-            Assert.Equal(Path.Combine(AppContext.BaseDirectory, CudaLibrary.FileName), candidates[1]);
-            Assert.Equal(CudaLibrary.FileName, candidates[^1]);
-            Environment.SetEnvironmentVariable(CudaLibrary.PathVariable, null);
-            Assert.Equal(Path.Combine(AppContext.BaseDirectory, CudaLibrary.FileName), CudaLibrary.DefaultCandidates().First());
+            Assert.Equal(Path.Combine(AppContext.BaseDirectory, SparseNativeCudaLibrary.FileName), candidates[1]);
+            Assert.Equal(SparseNativeCudaLibrary.FileName, candidates[^1]);
+            Environment.SetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable, null);
+            Assert.Equal(Path.Combine(AppContext.BaseDirectory, SparseNativeCudaLibrary.FileName), SparseNativeCudaLibrary.DefaultCandidates().First());
         }
-        finally { Environment.SetEnvironmentVariable(CudaLibrary.PathVariable, saved); }
+        finally { Environment.SetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable, saved); }
     }
 
     [Fact]
@@ -110,7 +111,7 @@ public class CudaAvailabilityTests
     [Fact]
     public void DeviceBufferApiAgainstAMissingLibraryThrowsTheDocumentedException()
     {
-        var missing = CudaLibrary.Probe([Path.Combine(Path.GetTempPath(), "sparsenative-no-such-dir", CudaLibrary.FileName)]);
+        var missing = SparseNativeCudaLibrary.Probe([Path.Combine(Path.GetTempPath(), "sparsenative-no-such-dir", SparseNativeCudaLibrary.FileName)]);
         var e = Assert.Throws<BackendUnavailableException>(() => CudaBuffer.Allocate(missing, 16, CudaDataType.Float32));
         Assert.Equal(Backend.Cuda, e.Backend);
         Assert.Contains("libsparsenative_cuda not found: tried ", e.Message);

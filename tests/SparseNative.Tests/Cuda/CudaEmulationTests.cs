@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SparseNative.Cuda;
+using SparseNative.Interop.Cuda;
 using Xunit;
 
 namespace SparseNative.Tests.Cuda;
@@ -43,11 +44,11 @@ public class CudaEmulationTests
     public void TheEmulatedLibraryLoadsAndReportsItsDevice()
     {
         string path = RequireEmulatedLibrary();
-        var lib = CudaLibrary.Probe([path]);
+        var lib = SparseNativeCudaLibrary.Probe([path]);
         Assert.Null(lib.UnavailableReason);
         Assert.Equal(path, lib.LoadedFrom);
         Assert.Equal("CPU emulation (sm_80, 1 SMs)", lib.DeviceName);
-        Assert.Contains("abi=1", lib.BuildInfoText());
+        Assert.Contains("abi=1", lib.BuildInfo());
     }
 
     [Fact]
@@ -58,7 +59,7 @@ public class CudaEmulationTests
         SetNativeEnvironment("SNC_EMU_DEVICES", "0", 1);
         try
         {
-            var lib = CudaLibrary.Probe([path]);
+            var lib = SparseNativeCudaLibrary.Probe([path]);
             Assert.Equal("no CUDA device (cudaGetDeviceCount: no CUDA-capable device is detected (cudaErrorNoDevice))",
                 lib.UnavailableReason);
             var e = Assert.Throws<BackendUnavailableException>(() => CudaBuffer.Allocate(lib, 4, CudaDataType.Float32));
@@ -70,7 +71,7 @@ public class CudaEmulationTests
     [Fact]
     public void DevicePathThroughTheBindingsMatchesTheReference()
     {
-        var lib = CudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
         var shape = new AttentionShape(1, 2, 1, 70, 90, 16);
         var layout = TestData.RandomLayout(32, 3, 3, 2, 0.7, 5);
         var (q, k, v) = TestData.Qkv(shape, 5);

@@ -1,4 +1,5 @@
 using SparseNative.Cuda;
+using SparseNative.Interop.Cuda;
 using Xunit;
 
 namespace SparseNative.Tests.Cuda;
