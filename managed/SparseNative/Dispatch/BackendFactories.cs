@@ -11,5 +11,7 @@ internal static class BackendFactories
         () => new Avx2Backend(),
         () => new NeonBackend(),
         () => new PortableBackend(),
+        () => new Native.NativeCpuBackend(),
+        () => new Cuda.CudaBackend(),
     ];
 }

@@ -1,0 +1,50 @@
+using SparseNative.Interop;
+
+namespace SparseNative.Native;
+
+/// <summary>
+/// The dispatcher's <see cref="Backend.NativeCpu"/>: the C library <c>libsparsenative</c> (portable C11, auto-vectorised,
+/// its own thread pool) through <see cref="SparseNativeApi"/>. Available when the library loads and passes the ABI
+/// self-check; otherwise unavailable with the loader's trace as the reason. The C side validates the problem again.
+/// </summary>
+internal sealed unsafe class NativeCpuBackend : AttentionBackend
+{
+    public override Backend Kind => Backend.NativeCpu;
+
+    public override string? UnavailableReason =>
+        SparseNativeLibrary.Status is { IsLoaded: false } s ? $"libsparsenative not loaded: {s.FailureReason}" : null;
+
+    public override string Details => SparseNativeLibrary.Status is { IsLoaded: true } s ? $"{s.Path}: {s.BuildInfo}" : "";
+
+    public override bool Supports(in AttentionProblem problem, out string? reason)
+    {
+        int d = problem.Shape.HeadDim;
+        reason = d % 8 != 0 ? $"head dimension {d} is not a multiple of 8 (the C kernel's tiles need it)" : null;
+        return reason is null;
+    }
+
+    public override void Forward(in AttentionProblem p)
+    {
+        var layout = p.Layout;
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
+        {
+            var native = new SnLayout
+            {
+                BlockSize = layout.BlockSize, QueryBlocks = layout.QueryBlocks, KeyBlocks = layout.KeyBlocks,
+                NumLayouts = layout.LayoutCount, NumColIndices = layout.AllColumnIndices.Length, RowOffsets = rows, ColIndices = cols,
+            };
+            var problem = new SnProblem
+            {
+                Batch = p.Shape.Batch, QueryHeads = p.Shape.QueryHeads, KvHeads = p.Shape.KeyValueHeads,
+                QueryLength = p.Shape.QueryLength, KeyLength = p.Shape.KeyLength, HeadDim = p.Shape.HeadDim,
+                Format = (SnFormat)p.Format,
+                // The managed side already scanned for NaN/∞ when asked to (AttentionOptions.CheckFinite): no second scan.
+                Flags = (p.Causal ? SnFlags.Causal : SnFlags.None) | SnFlags.AllowNonFinite,
+                Scale = p.Scale, NumThreads = p.Threads,
+                QuerySegmentIds = p.HasSegments ? segQ : null, KeySegmentIds = p.HasSegments ? segK : null,
+            };
+            SparseNativeApi.AttentionForward(problem, native, p.Query, p.Key, p.Value, p.Output, p.LogSumExp);
+        }
+    }
+}

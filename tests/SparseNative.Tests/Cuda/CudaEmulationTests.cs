@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using SparseNative.Cuda;
+using SparseNative.Interop.Cuda;
+using Xunit;
+
+namespace SparseNative.Tests.Cuda;
+
+/// <summary>
+/// The managed CUDA bindings end to end against <c>libsparsenative_cuda_emu</c>: the real host API and kernel sources built
+/// for the CPU emulation (native/cuda/emu, CMake target sparsenative_cuda_emu, in build/native/testlib). This checks the
+/// struct mirrors, function-pointer signatures, buffers, layout upload and error mapping without a GPU. Skips (saying how to
+/// build it) when the native tree has not been built.
+/// </summary>
+[Collection(nameof(GlobalDispatcherState))]
+public class CudaEmulationTests
+{
+    private static string? FindEmulatedLibrary()
+    {
+        if (Environment.GetEnvironmentVariable("SPARSENATIVE_CUDA_EMULATION_LIBRARY") is { Length: > 0 } explicitPath) return explicitPath;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "build", "native", "testlib", "libsparsenative_cuda_emu.so");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    private static string RequireEmulatedLibrary()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the emulated library is built on Linux");
+        string? path = FindEmulatedLibrary();
+        Assert.SkipWhen(path is null,
+            "libsparsenative_cuda_emu.so not built: cmake -S . -B build/native && cmake --build build/native --target sparsenative_cuda_emu");
+        return path!;
+    }
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetNativeEnvironment(string name, string value, int overwrite);
+
+    [DllImport("libc", EntryPoint = "unsetenv")]
+    private static extern int UnsetNativeEnvironment(string name);
+
+    [Fact]
+    public void TheEmulatedLibraryLoadsAndReportsItsDevice()
+    {
+        string path = RequireEmulatedLibrary();
+        var lib = SparseNativeCudaLibrary.Probe([path]);
+        Assert.Null(lib.UnavailableReason);
+        Assert.Equal(path, lib.LoadedFrom);
+        Assert.Equal("CPU emulation (sm_80, 1 SMs)", lib.DeviceName);
+        Assert.Contains("abi=1", lib.BuildInfo());
+    }
+
+    [Fact]
+    public void NoDeviceIsReportedWithTheRuntimesReason()
+    {
+        string path = RequireEmulatedLibrary();
+        // .NET's Environment.SetEnvironmentVariable does not reach native getenv on Unix: set it in libc.
+        SetNativeEnvironment("SNC_EMU_DEVICES", "0", 1);
+        try
+        {
+            var lib = SparseNativeCudaLibrary.Probe([path]);
+            Assert.Equal("no CUDA device (cudaGetDeviceCount: no CUDA-capable device is detected (cudaErrorNoDevice))",
+                lib.UnavailableReason);
+            var e = Assert.Throws<BackendUnavailableException>(() => CudaBuffer.Allocate(lib, 4, CudaDataType.Float32));
+            Assert.Contains("no CUDA device", e.Message);
+        }
+        finally { UnsetNativeEnvironment("SNC_EMU_DEVICES"); }
+    }
+
+    [Fact]
+    public void DevicePathThroughTheBindingsMatchesTheReference()
+    {
+        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var shape = new AttentionShape(1, 2, 1, 70, 90, 16);
+        var layout = TestData.RandomLayout(32, 3, 3, 2, 0.7, 5);
+        var (q, k, v) = TestData.Qkv(shape, 5);
+        var options = new AttentionOptions { Causal = true, Format = TensorFormat.Bshd };
+        var (expected, expectedLse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
+        SparseAttention.Forward(q, k, v, expected, shape, layout, options with { Backend = Backend.Reference }, expectedLse);
+
+        using var dq = CudaBuffer.Allocate(lib, q.Length, CudaDataType.Float32);
+        using var dk = CudaBuffer.Allocate(lib, k.Length, CudaDataType.Float32);
+        using var dv = CudaBuffer.Allocate(lib, v.Length, CudaDataType.Float32);
+        using var dout = CudaBuffer.Allocate(lib, shape.QueryElements, CudaDataType.Float32);
+        using var dlse = CudaBuffer.Allocate(lib, shape.LogSumExpElements, CudaDataType.Float32);
+        dq.Upload(q);
+        dk.Upload(k);
+        dv.Upload(v);
+        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, options, dlse);
+        var (o, lse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
+        dout.Download(o);
+        dlse.Download(lse);
+        Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
+        Assert.True(TestData.MaxLseError(lse, expectedLse) <= 1e-4);
+
+        // Errors from the library arrive as the documented exceptions with its message.
+        var bad = new AttentionShape(1, 2, 1, 70, 90, 20);
+        var badLayout = TestData.RandomLayout(32, 3, 3, 2, 0.7, 6);
+        using var b20 = CudaBuffer.Allocate(lib, bad.QueryElements, CudaDataType.Float32);
+        using var k20 = CudaBuffer.Allocate(lib, bad.KeyElements, CudaDataType.Float32);
+        using var o20 = CudaBuffer.Allocate(lib, bad.QueryElements, CudaDataType.Float32);
+        var e = Assert.Throws<BackendUnavailableException>(() => CudaAttention.ForwardWith(lib, b20, k20, k20, o20, bad, badLayout, null, null));
+        Assert.Contains("problem->head_dim = 20", e.Message);
+    }
+}
