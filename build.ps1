@@ -102,6 +102,9 @@ function Invoke-Pack {
   Log 'NuGet packages -> artifacts/packages'
   Remove-Item -Recurse -Force "$Artifacts/packages" -ErrorAction SilentlyContinue
   Invoke-Checked dotnet $packArgs
+  if (Test-Path "$NativeBuild/lib/libsparsenative_cuda.so") {
+    Invoke-Checked dotnet @('pack', 'interop/SparseNative.Runtime.Cuda', '-c', $Config, '-nologo', '-clp:ErrorsOnly', '-o', "$Artifacts/packages")
+  } else { Write-Host 'SparseNative.Runtime.Cuda: not packed (CUDA backend not built: no libsparsenative_cuda.so)' }
   Get-ChildItem "$Artifacts/packages" | ForEach-Object { $_.Name }
 }
 

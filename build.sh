@@ -132,6 +132,11 @@ pack_all() {
   rm -rf "$ARTIFACTS/packages"
   dotnet pack SparseNative.sln -c "$CONFIG" -nologo -clp:ErrorsOnly -o "$ARTIFACTS/packages" \
     -p:NativeLinuxX64="$NATIVE_BUILD/lib/libsparsenative.so" -p:NativeLinuxArm64="$NATIVE_ARM64_BUILD/lib/libsparsenative.so"
+  if [ -f "$NATIVE_BUILD/lib/libsparsenative_cuda.so" ]; then
+    dotnet pack interop/SparseNative.Runtime.Cuda -c "$CONFIG" -nologo -clp:ErrorsOnly -o "$ARTIFACTS/packages"
+  else
+    echo "SparseNative.Runtime.Cuda: not packed (CUDA backend not built: no libsparsenative_cuda.so)"
+  fi
   ls -1 "$ARTIFACTS/packages"
 }
 
