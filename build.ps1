@@ -121,7 +121,7 @@ function Invoke-Tests {
     Log 'linux-arm64 (NEON) tests under qemu: skipped (Linux only, or SPARSENATIVE_SKIP_ARM64=1)'; $script:Skipped++
   } else {
     Build-NativeArm64
-    Invoke-Suite 'NEON kernel tests: linux-arm64 under qemu' 'bash' @('tests/arm64/run-under-qemu.sh', "$NativeArm64Build/lib/libsparsenative.so")
+    Invoke-Suite 'NEON kernel tests: linux-arm64 under qemu' 'bash' @('tests/arm64/run-under-qemu.sh')
   }
   Invoke-Pack
   if ($IsLinuxHost) {

@@ -114,7 +114,7 @@ run_tests() {
     log "linux-arm64 (NEON) tests under qemu: skipped (SPARSENATIVE_SKIP_ARM64=1)"; SKIPPED=$((SKIPPED + 1))
   else
     build_native_arm64
-    run_xunit "NEON kernel tests: linux-arm64 under qemu" bash tests/arm64/run-under-qemu.sh "$NATIVE_ARM64_BUILD/lib/libsparsenative.so"
+    run_xunit "NEON kernel tests: linux-arm64 under qemu" bash tests/arm64/run-under-qemu.sh
   fi
   pack_all
   run_xunit "package consumer test (fresh project, local feed)" bash tests/consumer/run.sh "$ARTIFACTS/packages"
