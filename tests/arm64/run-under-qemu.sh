@@ -12,7 +12,7 @@ out="${1:-$root/build/arm64-tests}"
 need_install=0
 command -v qemu-aarch64-static >/dev/null || need_install=1
 command -v aarch64-linux-gnu-gcc >/dev/null || need_install=1
-[ -e /lib/ld-linux-aarch64.so.1 ] || [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_install=1
+[ -e /lib/ld-linux-aarch64.so.1 ] || need_install=1   # libc6:arm64 (multiarch): the loader used below
 dpkg -s libstdc++6:arm64 >/dev/null 2>&1 || need_install=1
 dpkg -s libssl3:arm64 >/dev/null 2>&1 || need_install=1
 if [ "$need_install" = 1 ]; then
@@ -31,12 +31,18 @@ dotnet publish "$root/tests/SparseNative.Tests/SparseNative.Tests.csproj" -r lin
 echo "== running the kernel tests under qemu-aarch64-static"
 export SPARSENATIVE_EXPECT_ISA=neon
 unset SPARSENATIVE_BACKEND
-# Where qemu finds the arm64 dynamic loader and libraries.
-export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}"
-[ -e "$QEMU_LD_PREFIX/lib/ld-linux-aarch64.so.1" ] || export QEMU_LD_PREFIX=/
+# Where qemu finds the arm64 dynamic loader: the multiarch libc6:arm64 in / (the default). Not /usr/aarch64-linux-gnu:
+# that loader comes from libc6-arm64-cross (pulled in by gcc-aarch64-linux-gnu, another glibc build), while libc.so.6
+# and the rest still resolve from /lib/aarch64-linux-gnu; a mismatched ld.so + libc.so.6 spins forever in the first
+# pthread_create (the runtime "hangs" at start-up, no syscalls).
+export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/}"
+# qemu does not see JIT code written through the runtime's separate W^X writable mapping, so reused code memory (e.g. a
+# collected reflection InvokeStub) runs stale translations: SIGILL "Illegal instruction" part-way through the tests.
+export DOTNET_EnableWriteXorExecute=0
 # A small, fixed selection (the JIT itself runs emulated, so every test costs): the platform proof,
 # the Auto-vs-reference child checks, exp2 accuracy, and the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
-# segments, empty rows, thread determinism) for the Neon and Portable paths.
+# segments, empty rows, thread determinism) for the Neon and Portable paths, and every available backend — the
+# cross-compiled arm64 C library (NativeCpu) too, when build/native-arm64 holds it — against the reference.
 k=SparseNative.Tests.Kernels
 exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
   -method "$k.NeonPlatformTests.*" \
@@ -47,4 +53,5 @@ exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
   -method "$k.SimdKernelTests.BshdFormatWithGqaAndPerHeadLayouts" \
   -method "$k.SimdKernelTests.SegmentIdsUniformMixedAndDisjointBlocks" \
   -method "$k.SimdKernelTests.EmptyRowsGiveZerosAndMinusInfinity" \
-  -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount"
+  -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount" \
+  -method "SparseNative.Tests.Native.BackendComparisonTests.*"
