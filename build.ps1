@@ -114,6 +114,13 @@ function Invoke-Tests {
   Invoke-CTest
   $ext = if ($IsWindows) { '.exe' } else { '' }
   Invoke-Suite 'managed tests' "tests/SparseNative.Tests/bin/$Config/net10.0/SparseNative.Tests$ext" @()
+  # The managed CUDA backend end to end against the CUDA sources compiled for the CPU (native/cuda/emu): no GPU needed.
+  $emu = Join-Path $NativeBuild 'testlib/libsparsenative_cuda_emu.so'
+  if (Test-Path $emu) {
+    $env:SPARSENATIVE_CUDA_LIBRARY = $emu
+    try { Invoke-Suite 'CUDA backend managed tests on the CPU-emulated CUDA library' "tests/SparseNative.Tests/bin/$Config/net10.0/SparseNative.Tests$ext" @('-namespace', 'SparseNative.Tests.Cuda') }
+    finally { Remove-Item Env:SPARSENATIVE_CUDA_LIBRARY }
+  }
   if (Test-Path 'tests/SparseNative.Cli.Tests') {
     Invoke-Suite 'command-line tool tests' "tests/SparseNative.Cli.Tests/bin/$Config/net10.0/SparseNative.Cli.Tests$ext" @()
   }

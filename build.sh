@@ -107,6 +107,12 @@ run_tests() {
   run_ctest
   local bin=tests/SparseNative.Tests/bin/$CONFIG/net10.0
   run_xunit "managed tests (linux-x64)" "$bin/SparseNative.Tests"
+  # The managed CUDA backend end to end against the CUDA sources compiled for the CPU (native/cuda/emu): no GPU needed.
+  local emu="$NATIVE_BUILD/testlib/libsparsenative_cuda_emu.so"
+  if [ -f "$emu" ]; then
+    SPARSENATIVE_CUDA_LIBRARY="$emu" run_xunit "CUDA backend managed tests on the CPU-emulated CUDA library" \
+      "$bin/SparseNative.Tests" -namespace SparseNative.Tests.Cuda
+  fi
   if [ -d tests/SparseNative.Cli.Tests ]; then
     run_xunit "command-line tool tests" "tests/SparseNative.Cli.Tests/bin/$CONFIG/net10.0/SparseNative.Cli.Tests"
   fi

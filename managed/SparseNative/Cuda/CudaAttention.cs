@@ -87,13 +87,8 @@ public static unsafe class CudaAttention
                 dSegQ = Allocate(library, segQ);
                 dSegK = Allocate(library, segK);
             }
-            var problem = new SnProblem
-            {
-                Batch = shape.Batch, QueryHeads = shape.QueryHeads, KvHeads = shape.KeyValueHeads, QueryLength = shape.QueryLength,
-                KeyLength = shape.KeyLength, HeadDim = shape.HeadDim, Format = (SnFormat)options.Format,
-                Flags = (options.Causal ? SnFlags.Causal : SnFlags.None) | SnFlags.AllowNonFinite, Scale = scale,
-                QuerySegmentIds = (int*)Lease(held, dSegQ), KeySegmentIds = (int*)Lease(held, dSegK),
-            };
+            var problem = Native.NativeStructs.Problem(shape, options.Format, options.Causal, scale, threads: 0,
+                (int*)Lease(held, dSegQ), (int*)Lease(held, dSegK));
             var status = library.AttentionForwardDevice(problem, Lease(held, deviceLayout), (SncDtype)query.DataType,
                 Lease(held, query), Lease(held, key), Lease(held, value), Lease(held, output), Lease(held, logSumExp), 0);
             CudaCalls.Check(library, status);

@@ -33,19 +33,8 @@ internal sealed unsafe class CudaBackend : AttentionBackend
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
         {
-            var native = new SnLayout
-            {
-                BlockSize = layout.BlockSize, QueryBlocks = layout.QueryBlocks, KeyBlocks = layout.KeyBlocks,
-                NumLayouts = layout.LayoutCount, NumColIndices = layout.AllColumnIndices.Length, RowOffsets = rows, ColIndices = cols,
-            };
-            var problem = new SnProblem
-            {
-                Batch = p.Shape.Batch, QueryHeads = p.Shape.QueryHeads, KvHeads = p.Shape.KeyValueHeads,
-                QueryLength = p.Shape.QueryLength, KeyLength = p.Shape.KeyLength, HeadDim = p.Shape.HeadDim, Format = (SnFormat)p.Format,
-                // The managed side already scanned for NaN/∞ when asked to (AttentionOptions.CheckFinite): no second scan.
-                Flags = (p.Causal ? SnFlags.Causal : SnFlags.None) | SnFlags.AllowNonFinite,
-                Scale = p.Scale, QuerySegmentIds = p.HasSegments ? segQ : null, KeySegmentIds = p.HasSegments ? segK : null,
-            };
+            var native = Native.NativeStructs.Layout(layout, rows, cols);
+            var problem = Native.NativeStructs.Problem(p, segQ, segK);
             CudaCalls.Check(lib, lib.AttentionForwardHost(problem, native, SncDtype.F32,
                 q, (nuint)p.Query.Length, k, (nuint)p.Key.Length, v, (nuint)p.Value.Length, o, (nuint)p.Output.Length,
                 p.HasLogSumExp ? lse : null, p.HasLogSumExp ? (nuint)p.LogSumExp.Length : 0));

@@ -29,11 +29,7 @@ internal sealed unsafe class CudaDeviceLayout : SafeHandle
         fixed (int* rows = layout.AllRowOffsets)
         fixed (int* cols = layout.AllColumnIndices)
         {
-            var native = new SnLayout
-            {
-                BlockSize = layout.BlockSize, QueryBlocks = layout.QueryBlocks, KeyBlocks = layout.KeyBlocks,
-                NumLayouts = layout.LayoutCount, NumColIndices = layout.AllColumnIndices.Length, RowOffsets = rows, ColIndices = cols,
-            };
+            var native = Native.NativeStructs.Layout(layout, rows, cols);
             var status = library.LayoutCreate(native, out nint handle);
             if (status != SnStatus.Ok)
             {

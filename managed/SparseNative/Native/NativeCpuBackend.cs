@@ -29,21 +29,8 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
         {
-            var native = new SnLayout
-            {
-                BlockSize = layout.BlockSize, QueryBlocks = layout.QueryBlocks, KeyBlocks = layout.KeyBlocks,
-                NumLayouts = layout.LayoutCount, NumColIndices = layout.AllColumnIndices.Length, RowOffsets = rows, ColIndices = cols,
-            };
-            var problem = new SnProblem
-            {
-                Batch = p.Shape.Batch, QueryHeads = p.Shape.QueryHeads, KvHeads = p.Shape.KeyValueHeads,
-                QueryLength = p.Shape.QueryLength, KeyLength = p.Shape.KeyLength, HeadDim = p.Shape.HeadDim,
-                Format = (SnFormat)p.Format,
-                // The managed side already scanned for NaN/∞ when asked to (AttentionOptions.CheckFinite): no second scan.
-                Flags = (p.Causal ? SnFlags.Causal : SnFlags.None) | SnFlags.AllowNonFinite,
-                Scale = p.Scale, NumThreads = p.Threads,
-                QuerySegmentIds = p.HasSegments ? segQ : null, KeySegmentIds = p.HasSegments ? segK : null,
-            };
+            var native = NativeStructs.Layout(layout, rows, cols);
+            var problem = NativeStructs.Problem(p, segQ, segK);
             SparseNativeApi.AttentionForward(problem, native, p.Query, p.Key, p.Value, p.Output, p.LogSumExp);
         }
     }
