@@ -29,17 +29,7 @@ internal static class CudaCalls
         }
     }
 
-    public static string Name(SnStatus status) => status switch
-    {
-        SnStatus.Ok => "SN_OK",
-        SnStatus.InvalidArgument => "SN_INVALID_ARGUMENT",
-        SnStatus.InvalidLayout => "SN_INVALID_LAYOUT",
-        SnStatus.Unsupported => "SN_UNSUPPORTED",
-        SnStatus.OutOfMemory => "SN_OUT_OF_MEMORY",
-        SnStatus.Internal => "SN_INTERNAL",
-        SnStatus.BufferTooSmall => "SN_BUFFER_TOO_SMALL",
-        SnStatus.NonFinite => "SN_NON_FINITE",
-        SparseNativeCudaLibrary.CudaError => "SNC_CUDA_ERROR",
-        _ => $"status {(int)status}",
-    };
+    /// <summary>The C name of a status: the CPU library's names plus the CUDA library's own SNC_CUDA_ERROR.</summary>
+    public static string Name(SnStatus status) =>
+        status == SparseNativeCudaLibrary.CudaError ? "SNC_CUDA_ERROR" : NativeStatus.Name(status);
 }
