@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using SparseNative.Interop;
 using Xunit;
 
@@ -12,7 +10,7 @@ namespace SparseNative.Tests.Native;
 /// file, a corrupt file, a library reporting the wrong ABI version, one whose structs disagree with the bindings, and
 /// the real library.
 /// </summary>
-public partial class NativeLoadTests
+public class NativeLoadTests
 {
     internal const string CaseVariable = "SPARSENATIVE_EXPECT_LOAD";
     internal const string TextVariable = "SPARSENATIVE_EXPECT_LOAD_TEXT";
@@ -58,33 +56,11 @@ public partial class NativeLoadTests
         finally { File.Delete(corrupt); }
     }
 
-    private static async Task RunChild(string @case, string path, string text)
-    {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(NativeLoadTests).Assembly.Location);
-        psi.ArgumentList.Add("-class");
-        psi.ArgumentList.Add(typeof(NativeLoadChildTests).FullName!);
-        psi.ArgumentList.Add("-noColor");
-        psi.Environment[CaseVariable] = @case;
-        psi.Environment[TextVariable] = text;
-        psi.Environment[SparseNativeLibrary.PathEnvironmentVariable] = path;
-        psi.Environment.Remove("SPARSENATIVE_BACKEND");
-
-        using var child = Process.Start(psi)!;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        var stderr = child.StandardError.ReadToEndAsync(timeout.Token);
-        string output = await child.StandardOutput.ReadToEndAsync(timeout.Token);
-        await child.WaitForExitAsync(timeout.Token);
-        output += await stderr;
-        var summary = Summary().Match(output);
-        Assert.True(summary.Success, $"no test summary from the child:\n{output}");
-        Assert.True(child.ExitCode == 0 && summary.Groups["failed"].Value == "0", $"child for '{@case}' failed:\n{output}");
-        Assert.Equal("0", summary.Groups["skipped"].Value);
-    }
-
-    [GeneratedRegex(@"Total: (?<total>\d+), Errors: (?<errors>\d+), Failed: (?<failed>\d+), Skipped: (?<skipped>\d+)")]
-    private static partial Regex Summary();
+    private static Task RunChild(string @case, string path, string text) =>
+        ChildTestProcess.RunAndRequirePass(typeof(NativeLoadChildTests), new Dictionary<string, string?>
+        {
+            [CaseVariable] = @case, [TextVariable] = text, [SparseNativeLibrary.PathEnvironmentVariable] = path,
+        }, $"native library case '{@case}'", TimeSpan.FromMinutes(2));
 }
 
 /// <summary>Runs only in a child process of <see cref="NativeLoadTests"/>, with the library path under test.</summary>
