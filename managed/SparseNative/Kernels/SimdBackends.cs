@@ -17,6 +17,8 @@ internal abstract class SimdBackend : AttentionBackend
         reason = null;
         return true;
     }
+
+    public override string? BackwardUnavailableReason => null;
 }
 
 /// <summary>The fused kernel on 512-bit AVX-512 registers.</summary>
@@ -33,6 +35,12 @@ internal sealed class Avx512Backend : SimdBackend
         if (problem.Shape.HeadDim % Vector512<float>.Count == 0) FusedForward.Run<Avx512Isa, Vector512<float>>(problem);
         else FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
     }
+
+    public override void Backward(in BackwardProblem problem)
+    {
+        if (problem.Forward.Shape.HeadDim % Vector512<float>.Count == 0) FusedBackward.Run<Avx512Isa, Vector512<float>>(problem);
+        else FusedBackward.Run<Avx2Isa, Vector256<float>>(problem);
+    }
 }
 
 /// <summary>The fused kernel on 256-bit AVX2 + FMA registers.</summary>
@@ -42,6 +50,7 @@ internal sealed class Avx2Backend : SimdBackend
     public override string? UnavailableReason => Avx2Isa.UnavailableReason;
     public override string Details => "Vector256 + FMA, 4×2-register GEMM tiles";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
+    public override void Backward(in BackwardProblem problem) => FusedBackward.Run<Avx2Isa, Vector256<float>>(problem);
 }
 
 /// <summary>The fused kernel on Arm64 AdvSimd (NEON) registers.</summary>
@@ -51,6 +60,7 @@ internal sealed class NeonBackend : SimdBackend
     public override string? UnavailableReason => NeonIsa.UnavailableReason;
     public override string Details => "AdvSimd 128-bit, 4×4-register GEMM tiles";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<NeonIsa, Vector128<float>>(problem);
+    public override void Backward(in BackwardProblem problem) => FusedBackward.Run<NeonIsa, Vector128<float>>(problem);
 }
 
 /// <summary>The fused kernel on cross-platform Vector128 (SSE on x64, NEON on arm64).</summary>
@@ -60,4 +70,5 @@ internal sealed class PortableBackend : SimdBackend
     public override string? UnavailableReason => PortableIsa.UnavailableReason;
     public override string Details => "Vector128, 4×2-register GEMM tiles";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<PortableIsa, Vector128<float>>(problem);
+    public override void Backward(in BackwardProblem problem) => FusedBackward.Run<PortableIsa, Vector128<float>>(problem);
 }

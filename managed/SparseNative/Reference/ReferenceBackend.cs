@@ -10,6 +10,8 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
     public override Backend Kind => Backend.Reference;
     public override string? UnavailableReason => null;
     public override string Details => "float64 accumulation, scalar";
+    public override string? BackwardUnavailableReason => null;
+    public override void Backward(in BackwardProblem problem) => ReferenceBackward.Run(problem);
 
     public override void Forward(in AttentionProblem p)
     {
