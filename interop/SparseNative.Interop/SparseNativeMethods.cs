@@ -53,15 +53,6 @@ public static unsafe partial class SparseNativeMethods
         float* output, nuint outputLength,
         float* lse, nuint lseLength);
 
-    /// <summary><c>sn_merge_states</c>: <paramref name="outputLength"/> is the element count EACH of
-    /// outA, outB and output holds; <paramref name="lseLength"/> likewise for the three lse buffers.</summary>
-    [LibraryImport(LibraryName, EntryPoint = "sn_merge_states")]
-    public static partial SnStatus sn_merge_states(
-        int batch, int heads, int length, int headDim, SnFormat format, SnFlags flags,
-        float* outA, float* lseA, float* outB, float* lseB,
-        float* output, float* lse,
-        nuint outputLength, nuint lseLength);
-
     /// <summary>The message of the last failed native call on this thread ("" if it succeeded).</summary>
     public static string LastError() => Utf8(sn_last_error());
 

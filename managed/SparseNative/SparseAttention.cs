@@ -21,8 +21,14 @@ public static partial class SparseAttention
     /// <param name="logSumExp">Optional <c>[Batch, QueryHeads, QueryLength]</c> output: the natural log of each row's softmax
     /// denominator (−∞ for a row with no allowed key). Pass it to <see cref="MergeStates"/> to combine partial results.</param>
     /// <returns>The backend that ran.</returns>
-    /// <exception cref="ArgumentException">A length, shape, layout, scale, segment vector or input value is invalid; the message names it.</exception>
-    /// <exception cref="BackendUnavailableException">The requested backend cannot run here or cannot run this problem.</exception>
+    /// <exception cref="ArgumentException">A length, shape, layout, scale, segment vector or input value is invalid; the message names it
+    /// (<see cref="ArgumentException.ParamName"/>). A layout fault is an <see cref="InvalidLayoutException"/>. The native backends'
+    /// own refusals (<c>SN_INVALID_ARGUMENT</c>, <c>SN_BUFFER_TOO_SMALL</c>, <c>SN_NON_FINITE</c>, <c>SN_INVALID_LAYOUT</c>) arrive as
+    /// these too, naming the argument their message names.</exception>
+    /// <exception cref="BackendUnavailableException">The requested backend cannot run here or cannot run this problem (including a
+    /// native backend's <c>SN_UNSUPPORTED</c>).</exception>
+    /// <exception cref="NativeBackendException">A native backend failed for a reason other than the input: out of memory, a CUDA
+    /// runtime error, or an internal error of the library (the message has its status name and text).</exception>
     public static Backend Forward(ReadOnlySpan<float> query, ReadOnlySpan<float> key, ReadOnlySpan<float> value,
         Span<float> output, AttentionShape shape, BlockLayout layout, AttentionOptions? options = null,
         Span<float> logSumExp = default)

@@ -13,7 +13,7 @@ public static unsafe class CudaAttention
     /// <summary>Whether <c>libsparsenative_cuda</c> loaded and a CUDA device exists.</summary>
     public static bool IsAvailable => SparseNativeCudaLibrary.Shared.UnavailableReason is null;
 
-    /// <summary>Why the GPU path cannot run here ("libsparsenative_cuda not found: tried …", "no CUDA device (…)"), or null.</summary>
+    /// <summary>Why the GPU path cannot run here ("SparseNative could not load libsparsenative_cuda.so: … Attempts: …", "no CUDA device (…)"), or null.</summary>
     public static string? UnavailableReason => SparseNativeCudaLibrary.Shared.UnavailableReason;
 
     /// <summary>Device 0's name and compute capability, or "" when unavailable.</summary>
@@ -35,7 +35,7 @@ public static unsafe class CudaAttention
     /// <exception cref="ArgumentException">A size, type, layout or option is invalid; the message names it.</exception>
     /// <exception cref="BackendUnavailableException">No usable CUDA library or device, or the kernels do not cover this problem
     /// (float16/bfloat16 need head dim 64 or 128 and block size 64 or 128).</exception>
-    /// <exception cref="CudaException">A CUDA error during the call.</exception>
+    /// <exception cref="NativeBackendException">A CUDA runtime error, device memory exhausted, or an internal error of the library.</exception>
     public static void Forward(CudaBuffer query, CudaBuffer key, CudaBuffer value, CudaBuffer output, AttentionShape shape,
         BlockLayout layout, AttentionOptions? options = null, CudaBuffer? logSumExp = null) =>
         ForwardWith(SparseNativeCudaLibrary.Shared, query, key, value, output, shape, layout, options, logSumExp);

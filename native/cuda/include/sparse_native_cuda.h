@@ -54,6 +54,9 @@ typedef struct snc_layout snc_layout;
 
 SN_API int32_t snc_abi_version(void);
 
+/* sn_struct_layout() for the sn_layout and sn_problem this library was compiled with (same contract). */
+SN_API int32_t snc_struct_layout(int32_t which, int32_t* size, int32_t* offsets, int32_t max_offsets);
+
 /* The message of the last failed call on this thread ("" after a success). Never NULL. */
 SN_API const char* snc_last_error(void);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/sn_struct_layout.h"
 #include "snc_error.h"
 #include "snc_launch.h"
 #include "snc_validate.h"
@@ -118,7 +119,19 @@ sn_status launch(const snc_params& params, cudaStream_t stream)
 
 extern "C" {
 
-SN_API int32_t snc_abi_version(void) { return SNC_ABI_VERSION; }
+SN_API int32_t snc_abi_version(void)
+{
+#if defined(SN_TEST_ABI_MISMATCH) && SN_TEST_ABI_MISMATCH == 1 // test libraries only (native/cuda/CMakeLists.txt)
+    return SNC_ABI_VERSION + 1000;
+#else
+    return SNC_ABI_VERSION;
+#endif
+}
+
+SN_API int32_t snc_struct_layout(int32_t which, int32_t* size, int32_t* offsets, int32_t max_offsets)
+{
+    return sn_describe_struct(which, size, offsets, max_offsets);
+}
 
 SN_API const char* snc_last_error(void) { return snc_error_message(); }
 

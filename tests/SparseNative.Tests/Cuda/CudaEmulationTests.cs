@@ -14,7 +14,7 @@ namespace SparseNative.Tests.Cuda;
 [Collection(nameof(GlobalDispatcherState))]
 public class CudaEmulationTests
 {
-    private static string? FindEmulatedLibrary()
+    internal static string? FindEmulatedLibrary()
     {
         if (Environment.GetEnvironmentVariable("SPARSENATIVE_CUDA_EMULATION_LIBRARY") is { Length: > 0 } explicitPath) return explicitPath;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -44,7 +44,7 @@ public class CudaEmulationTests
     public void TheEmulatedLibraryLoadsAndReportsItsDevice()
     {
         string path = RequireEmulatedLibrary();
-        var lib = SparseNativeCudaLibrary.Probe([path]);
+        var lib = SparseNativeCudaLibrary.Open(path);
         Assert.Null(lib.UnavailableReason);
         Assert.Equal(path, lib.LoadedFrom);
         Assert.Equal("CPU emulation (sm_80, 1 SMs)", lib.DeviceName);
@@ -59,9 +59,9 @@ public class CudaEmulationTests
         SetNativeEnvironment("SNC_EMU_DEVICES", "0", 1);
         try
         {
-            var lib = SparseNativeCudaLibrary.Probe([path]);
-            Assert.Equal("no CUDA device (cudaGetDeviceCount: no CUDA-capable device is detected (cudaErrorNoDevice))",
-                lib.UnavailableReason);
+            var lib = SparseNativeCudaLibrary.Open(path);
+            Assert.Equal("no CUDA device (cudaGetDeviceCount: no CUDA-capable device is detected (cudaErrorNoDevice)); " +
+                         $"{SparseNativeCudaLibrary.FileName} loaded from {path}", lib.UnavailableReason);
             var e = Assert.Throws<BackendUnavailableException>(() => CudaBuffer.Allocate(lib, 4, CudaDataType.Float32));
             Assert.Contains("no CUDA device", e.Message);
         }
@@ -71,7 +71,7 @@ public class CudaEmulationTests
     [Fact]
     public void DevicePathThroughTheBindingsMatchesTheReference()
     {
-        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var lib = SparseNativeCudaLibrary.Open(RequireEmulatedLibrary());
         var shape = new AttentionShape(1, 2, 1, 70, 90, 16);
         var layout = TestData.RandomLayout(32, 3, 3, 2, 0.7, 5);
         var (q, k, v) = TestData.Qkv(shape, 5);
