@@ -40,7 +40,8 @@ extern "C" {
 #endif
 
 /* Version of this binary interface (structs, signatures, semantics). */
-#define SN_ABI_VERSION 1
+/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)"). */
+#define SN_ABI_VERSION 2
 
 /* ---------------------------------------------------------------------------------------------------
  * Status codes
@@ -123,8 +124,9 @@ typedef struct sn_layout {
  *                   head_dim % 8 == 0 for this backend.
  *  format           an sn_format value.
  *  flags            a bit set of sn_flags.
- *  scale            the factor applied to q.k; 0 means 1/sqrt(head_dim) (the ONNX Runtime convention);
- *                   otherwise any finite value.
+ *  scale            the factor applied to q.k, used exactly as given: any finite value, 0 (uniform weights
+ *                   over the allowed keys) and negative values included. There is no default: for the
+ *                   usual softmax(q.k / sqrt(d)) pass 1.0f / sqrtf((float)head_dim).
  *  num_threads      0 = one per online CPU; n >= 1 = at most n threads (capped by the number of work
  *                   items and at 1024). Results are bitwise identical for every thread count.
  *  query_segment_ids, key_segment_ids   both NULL, or both non-NULL: int32 [batch, query_length] and

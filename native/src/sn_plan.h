@@ -11,7 +11,7 @@ typedef struct sn_plan {
     int32_t block_size, query_blocks, key_blocks, num_layouts;
     int32_t causal;          /* 1 if SN_FLAG_CAUSAL                                                    */
     int64_t causal_offset;   /* key_length - query_length: key j visible to query i iff j <= i + this */
-    float scale;             /* resolved (never the 0 "default" marker)                                */
+    float scale;             /* problem->scale, as given                                               */
 
     const int32_t* row_offsets;
     const int32_t* col_indices;

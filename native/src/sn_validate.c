@@ -46,7 +46,7 @@ static sn_status sn_check_dims(const sn_problem* p)
         return sn_fail(SN_INVALID_ARGUMENT, "problem->flags = 0x%x: unknown bits 0x%x", (unsigned)p->flags,
                        (unsigned)(p->flags & ~known));
     if (!isfinite(p->scale))
-        return sn_fail(SN_INVALID_ARGUMENT, "problem->scale = %g: must be finite (0 selects 1/sqrt(head_dim))",
+        return sn_fail(SN_INVALID_ARGUMENT, "problem->scale = %g: must be finite",
                        (double)p->scale);
     if (p->num_threads < 0)
         return sn_fail(SN_INVALID_ARGUMENT, "problem->num_threads = %d: must be >= 0 (0 = one per CPU)",
@@ -177,7 +177,7 @@ sn_status sn_plan_build(sn_plan* plan, const sn_problem* problem, const sn_layou
     plan->num_layouts = layout->num_layouts;
     plan->causal = (problem->flags & SN_FLAG_CAUSAL) != 0;
     plan->causal_offset = (int64_t)problem->key_length - problem->query_length;
-    plan->scale = problem->scale != 0.0f ? problem->scale : (float)(1.0 / sqrt((double)problem->head_dim));
+    plan->scale = problem->scale;
     plan->row_offsets = layout->row_offsets;
     plan->col_indices = layout->col_indices;
     plan->list_base = list_base;

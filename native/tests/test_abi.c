@@ -101,7 +101,9 @@ int main(int argc, char** argv)
 
     const char* info = sn_build_info();
     printf("%s\n", info);
-    CHECK(strstr(info, "sparsenative ") == info && strstr(info, "abi=1 ") != NULL && strstr(info, "selected=") != NULL,
+    char abi[32];
+    snprintf(abi, sizeof abi, "abi=%d ", SN_ABI_VERSION);
+    CHECK(strstr(info, "sparsenative ") == info && strstr(info, abi) != NULL && strstr(info, "selected=") != NULL,
           "build info: %s", info);
 
     /* sn_last_error is per thread: an error on another thread does not show here. */

@@ -124,6 +124,8 @@ static void forward_cases(void)
     FORWARD_CASE("head_dim not multiple of 8", f->p.head_dim = 12, SN_UNSUPPORTED, "problem->head_dim = 12", "multiple of 8");
     FORWARD_CASE("format 2", f->p.format = 2, SN_INVALID_ARGUMENT, "problem->format = 2", NULL);
     FORWARD_CASE("unknown flag", f->p.flags = 0x10, SN_INVALID_ARGUMENT, "problem->flags", "0x10");
+    FORWARD_CASE("scale 0 is a value", f->p.scale = 0.0f, SN_OK, NULL, NULL);
+    FORWARD_CASE("negative scale is a value", f->p.scale = -0.3f, SN_OK, NULL, NULL);
     FORWARD_CASE("scale NaN", f->p.scale = NAN, SN_INVALID_ARGUMENT, "problem->scale", "nan");
     FORWARD_CASE("scale inf", f->p.scale = -INFINITY, SN_INVALID_ARGUMENT, "problem->scale", "-inf");
     FORWARD_CASE("threads -1", f->p.num_threads = -1, SN_INVALID_ARGUMENT, "problem->num_threads = -1", NULL);

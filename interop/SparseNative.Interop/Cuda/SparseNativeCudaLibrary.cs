@@ -16,7 +16,7 @@ public sealed unsafe class SparseNativeCudaLibrary
     public const SnStatus CudaError = (SnStatus)100;
 
     /// <summary>The <c>SNC_ABI_VERSION</c> these bindings were written for.</summary>
-    public const int ExpectedAbiVersion = 1;
+    public const int ExpectedAbiVersion = 2;
 
     /// <summary>Environment variable naming the library file to load (tried first).</summary>
     public const string PathEnvironmentVariable = "SPARSENATIVE_CUDA_LIBRARY";

@@ -30,7 +30,8 @@ extern "C" {
 #endif
 
 /* Version of this binary interface. Callers compare snc_abi_version() with the value they compiled with. */
-#define SNC_ABI_VERSION 1
+/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)"). */
+#define SNC_ABI_VERSION 2
 
 /* A status beyond sparse_native.h's: a CUDA runtime call failed (no driver, device lost, launch failure,
  * an error raised by an earlier asynchronous kernel). The message names the call and CUDA's error name and

@@ -147,7 +147,7 @@ static sn_status snc_check_dims(const sn_problem* p)
         return snc_fail(SN_INVALID_ARGUMENT, "problem->flags = 0x%x: unknown bits 0x%x", (unsigned)p->flags,
                         (unsigned)(p->flags & ~known));
     if (!isfinite(p->scale))
-        return snc_fail(SN_INVALID_ARGUMENT, "problem->scale = %g: must be finite (0 selects 1/sqrt(head_dim))",
+        return snc_fail(SN_INVALID_ARGUMENT, "problem->scale = %g: must be finite",
                         (double)p->scale);
     if (p->num_threads < 0)
         return snc_fail(SN_INVALID_ARGUMENT, "problem->num_threads = %d: must be >= 0", p->num_threads);
@@ -222,8 +222,7 @@ sn_status snc_validate_problem(const sn_problem* p, const snc_layout_shape* l, i
     params->causal = (p->flags & SN_FLAG_CAUSAL) != 0;
     params->causal_offset = p->key_length - p->query_length; /* both in [1, 2^31): the difference fits */
     params->dtype = dtype;
-    const float scale = p->scale == 0.0f ? 1.0f / sqrtf((float)p->head_dim) : p->scale;
-    params->scale_log2 = scale * 1.44269504088896340736f;
+    params->scale_log2 = p->scale * 1.44269504088896340736f;
 
     const int64_t d = p->head_dim;
     if (p->format == SN_FORMAT_BHSD) {

@@ -92,7 +92,7 @@ static void test_problems(void)
     sn_problem p = good_problem();
     expect(snc_validate_problem(&p, &shape, SNC_DTYPE_F16, &params), SN_OK, NULL, "good problem");
     expect_true(params.group == 2 && params.causal_offset == -50, "group and causal offset");
-    expect_true(fabsf(params.scale_log2 - 1.44269504f / 8.0f) < 1e-7f, "default scale 1/sqrt(d) in base 2");
+    expect_true(params.scale_log2 == 0.0f, "scale 0 is used as given (uniform weights), not replaced by 1/sqrt(d)");
     expect_true(params.q_token_stride == 64 && params.q_head_stride == 150 * 64 && params.q_batch_stride == 4 * 150 * 64,
                 "BHSD q strides");
     p.format = SN_FORMAT_BSHD;
@@ -135,6 +135,9 @@ static void test_problems(void)
     p = good_problem(); p.scale = 0.5f; p.flags = SN_FLAG_CAUSAL;
     expect(snc_validate_problem(&p, &shape, SNC_DTYPE_F32, &params), SN_OK, NULL, "explicit scale");
     expect_true(params.causal == 1 && fabsf(params.scale_log2 - 0.72134752f) < 1e-6f, "causal flag and scale");
+    p = good_problem(); p.scale = -0.3f;
+    expect(snc_validate_problem(&p, &shape, SNC_DTYPE_F32, &params), SN_OK, NULL, "negative scale");
+    expect_true(fabsf(params.scale_log2 - -0.3f * 1.44269504f) < 1e-6f, "negative scale used as given");
 }
 
 static void test_buffers(void)

@@ -48,7 +48,7 @@ public class CudaEmulationTests
         Assert.Null(lib.UnavailableReason);
         Assert.Equal(path, lib.LoadedFrom);
         Assert.Equal("CPU emulation (sm_80, 1 SMs)", lib.DeviceName);
-        Assert.Contains("abi=1", lib.BuildInfo());
+        Assert.Contains($"abi={SparseNativeCudaLibrary.ExpectedAbiVersion}", lib.BuildInfo());
     }
 
     [Fact]
@@ -102,5 +102,41 @@ public class CudaEmulationTests
         using var o20 = CudaBuffer.Allocate(lib, bad.QueryElements, CudaDataType.Float32);
         var e = Assert.Throws<BackendUnavailableException>(() => CudaAttention.ForwardWith(lib, b20, k20, k20, o20, bad, badLayout, null, null));
         Assert.Contains("problem->head_dim = 20", e.Message);
+    }
+
+    public static TheoryData<float, bool> Scales => new()
+    {
+        { 0f, false }, { 0f, true }, { -0.3f, false }, { -0.3f, true }, { 1e-3f, false }, { 1e-3f, true }, { 2f, false }, { 2f, true },
+    };
+
+    /// <summary>The device path uses a given scale as is: 0 (uniform weights), negative, tiny, large; causal cross and not.</summary>
+    [Theory]
+    [MemberData(nameof(Scales))]
+    public void DevicePathUsesTheGivenScale(float scale, bool causal)
+    {
+        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var shape = new AttentionShape(1, 2, 1, 40, 60, 16);
+        var layout = TestData.RandomLayout(16, 3, 4, 2, 0.7, 9);
+        var (q, k, v) = TestData.Qkv(shape, 31, scale: 1.5f);
+        var options = new AttentionOptions { Scale = scale, Causal = causal };
+        var (expected, expectedLse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
+        SparseAttention.Forward(q, k, v, expected, shape, layout, options with { Backend = Backend.Reference }, expectedLse);
+
+        using var dq = CudaBuffer.Allocate(lib, q.Length, CudaDataType.Float32);
+        using var dk = CudaBuffer.Allocate(lib, k.Length, CudaDataType.Float32);
+        using var dv = CudaBuffer.Allocate(lib, v.Length, CudaDataType.Float32);
+        using var dout = CudaBuffer.Allocate(lib, shape.QueryElements, CudaDataType.Float32);
+        using var dlse = CudaBuffer.Allocate(lib, shape.LogSumExpElements, CudaDataType.Float32);
+        dq.Upload(q);
+        dk.Upload(k);
+        dv.Upload(v);
+        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, options, dlse);
+        var (o, lse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
+        dout.Download(o);
+        dlse.Download(lse);
+        double err = TestData.RelativeError(o, expected);
+        Assert.True(err <= 1e-5, $"scale {scale}, causal {causal}: rel err {err:E2}");
+        double lseErr = TestData.MaxLseError(lse, expectedLse);
+        Assert.True(lseErr <= 1e-4, $"scale {scale}, causal {causal}: lse err {lseErr:E2}");
     }
 }

@@ -60,6 +60,48 @@ public class BackendComparisonTests
             }
     }
 
+    public static TheoryData<float, bool> Scales => new()
+    {
+        { 0f, false }, { 0f, true }, { -0.3f, false }, { -0.3f, true }, { 1e-3f, false }, { 1e-3f, true }, { 2f, false }, { 2f, true },
+    };
+
+    /// <summary>
+    /// A given scale is used as is by every backend: 0 (uniform weights over the allowed keys; the C ABI once read it as
+    /// "1/√d"), negative, tiny and large. GQA, Lq ≠ Lk (causal cross) and ragged tails, on every available backend.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Scales))]
+    public void EveryAvailableBackendUsesTheGivenScale(float scale, bool causal)
+    {
+        var s = new AttentionShape(2, 4, 2, 90, 130, 32);
+        var layout = TestData.RandomLayout(32, s.QueryBlocks(32), s.KeyBlocks(32), 2, 0.7, 17);
+        var opts = new AttentionOptions { Scale = scale, Causal = causal };
+        var (q, k, v) = TestData.Qkv(s, 23, scale: 1.5f);
+        (float[] O, float[] Lse) Run(Backend b)
+        {
+            var o = new float[s.QueryElements];
+            var lse = new float[s.LogSumExpElements];
+            Assert.Equal(b, SparseAttention.Forward(q, k, v, o, s, layout, opts with { Backend = b }, lse));
+            return (o, lse);
+        }
+        var reference = Run(Backend.Reference);
+        var results = AvailableFastBackends().Select(b => (Backend: b, Result: Run(b))).ToList();
+        Assert.NotEmpty(results);
+        foreach (var (b, r) in results)
+        {
+            double err = TestData.RelativeError(r.O, reference.O);
+            Assert.True(err <= 1e-5, $"{b} vs Reference at scale {scale}, causal {causal}: relative error {err:E2}");
+            double lseErr = TestData.MaxLseError(r.Lse, reference.Lse);
+            Assert.True(lseErr <= 1e-5, $"{b} LSE at scale {scale}, causal {causal}: {lseErr:E2}");
+        }
+        for (int i = 0; i < results.Count; i++)
+            for (int j = i + 1; j < results.Count; j++)
+            {
+                double err = TestData.RelativeError(results[i].Result.O, results[j].Result.O);
+                Assert.True(err <= 2e-5, $"{results[i].Backend} vs {results[j].Backend} at scale {scale}, causal {causal}: {err:E2}");
+            }
+    }
+
     [Fact]
     public void NativeLibraryIsLoadedInTheTestProcessWhenBuilt()
     {
