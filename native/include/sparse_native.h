@@ -52,10 +52,11 @@ typedef int32_t sn_status;
 
 enum sn_status_code {
     SN_OK = 0,
-    SN_INVALID_ARGUMENT = 1, /* a null pointer, a size <= 0, a shape whose byte count overflows 64 bits,
-                                an unknown format or flag, non-dividing heads, a non-finite scale,
-                                overlapping buffers                                                      */
-    SN_INVALID_LAYOUT = 2,   /* the sn_layout is inconsistent: block size, block counts, offsets, columns  */
+    SN_INVALID_ARGUMENT = 1, /* a NULL argument (problem, layout, a buffer), a bad sn_problem field (size
+                                <= 0, non-dividing heads, format, flag, non-finite scale, threads), a
+                                shape whose byte count overflows 64 bits, overlapping buffers            */
+    SN_INVALID_LAYOUT = 2,   /* anything wrong inside the sn_layout (NULL arrays included) or in its fit
+                                to the problem: block size, block counts, lists, offsets, columns        */
     SN_UNSUPPORTED = 3,      /* valid by the contract but not by this backend (head_dim % 8 != 0)        */
     SN_OUT_OF_MEMORY = 4,    /* scratch memory could not be allocated                                    */
     SN_INTERNAL = 5,         /* a bug in the library; the message says where                              */

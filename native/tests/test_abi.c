@@ -33,7 +33,7 @@ static void* make_error_on_other_thread(void* unused)
     sn_problem p;
     memset(&p, 0, sizeof p);
     sn_attention_forward(&p, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
-    return (void*)(strstr(sn_last_error(), "layout is NULL") != NULL ? (void*)1 : NULL);
+    return (void*)(strstr(sn_last_error(), "problem->batch = 0") != NULL ? (void*)1 : NULL);
 }
 
 typedef int32_t (*abi_version_fn)(void);

@@ -69,9 +69,6 @@ SN_API sn_status snc_device_count(int32_t* count);
  * written NUL-terminated into name[0 .. capacity) (truncated if too long). */
 SN_API sn_status snc_device_name(int32_t device, char* name, int32_t capacity);
 
-/* Makes `device` current for the calling thread (cudaSetDevice). */
-SN_API sn_status snc_set_device(int32_t device);
-
 /* ---------------------------------------------------------------------------------------------------
  * Device memory (for bindings that keep data on the GPU across calls)
  * ------------------------------------------------------------------------------------------------- */
@@ -82,11 +79,10 @@ SN_API sn_status snc_malloc(size_t bytes, void** device_ptr);
 /* Frees memory from snc_malloc. NULL is allowed and does nothing. Synchronises like cudaFree. */
 SN_API sn_status snc_free(void* device_ptr);
 
-/* Copies `bytes` host -> device, device -> host or device -> device on `stream`, then waits for the stream
- * (these helpers are synchronous, so the host buffer may be reused as soon as they return). */
+/* Copies `bytes` host -> device or device -> host on `stream`, then waits for the stream (these helpers are
+ * synchronous, so the host buffer may be reused as soon as they return). */
 SN_API sn_status snc_copy_to_device(void* device_dst, const void* host_src, size_t bytes, void* stream);
 SN_API sn_status snc_copy_to_host(void* host_dst, const void* device_src, size_t bytes, void* stream);
-SN_API sn_status snc_copy_device(void* device_dst, const void* device_src, size_t bytes, void* stream);
 
 /* Waits until all work on `stream` is done; reports an asynchronous kernel error if one happened. */
 SN_API sn_status snc_synchronize(void* stream);

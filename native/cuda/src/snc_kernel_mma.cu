@@ -125,7 +125,7 @@ __device__ __forceinline__ void load_tile_16(uint16_t* tile, const uint16_t* hea
 }
 
 template <int DTYPE, int D, int WARPS>
-__global__ void __launch_bounds__(32 * WARPS) attention_mma(const snc_params p)
+__global__ void __launch_bounds__(32 * WARPS) attention_mma(const sn_plan p)
 {
     constexpr int BM = 16 * WARPS, kThreads = 32 * WARPS;
     constexpr int pitch = mma_pitch(D), KC = D / 16, NT = BN / 8, ND = D / 8;
@@ -294,7 +294,7 @@ __global__ void __launch_bounds__(32 * WARPS) attention_mma(const snc_params p)
 }
 
 template <int DTYPE, int D, int WARPS>
-cudaError_t launch(const snc_params& p, cudaStream_t stream)
+cudaError_t launch(const sn_plan& p, cudaStream_t stream)
 {
     constexpr int BM = 16 * WARPS, kThreads = 32 * WARPS;
     const size_t bytes = sizeof(uint16_t) * (BM + 4 * BN) * mma_pitch(D) + sizeof(int) * 2 * BN;
@@ -310,7 +310,7 @@ cudaError_t launch(const snc_params& p, cudaStream_t stream)
 } // namespace
 
 template <int DTYPE, int D>
-cudaError_t launch_for_block(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_for_block(const sn_plan& p, cudaStream_t stream)
 {
     const char* tile = getenv("SNC_MMA_TILE_M");
     const bool force64 = tile != nullptr && strcmp(tile, "64") == 0;
@@ -318,14 +318,14 @@ cudaError_t launch_for_block(const snc_params& p, cudaStream_t stream)
 }
 
 template <int DTYPE>
-cudaError_t launch_for_dim(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_for_dim(const sn_plan& p, cudaStream_t stream)
 {
     return p.head_dim == 64 ? launch_for_block<DTYPE, 64>(p, stream) : launch_for_block<DTYPE, 128>(p, stream);
 }
 
-cudaError_t launch_attention_mma(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_attention_mma(const sn_plan& p, cudaStream_t stream)
 {
-    // snc_validate_problem admits only head dims 64/128 and block sizes 64/128 here.
+    // snc_plan_call admits only head dims 64/128 and block sizes 64/128 here.
     return p.dtype == SNC_DTYPE_F16 ? launch_for_dim<SNC_DTYPE_F16>(p, stream) : launch_for_dim<SNC_DTYPE_BF16>(p, stream);
 }
 
