@@ -91,23 +91,10 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&b)[4], const uint16
 __device__ __forceinline__ void load_v_fragments(uint32_t (&b)[4], const uint16_t* Vs, int pitch, int k0, int n0)
 {
     const int lane = threadIdx.x % 32;
-#ifndef SNC_NO_LDMATRIX
     // Lanes 0-7 address the rows of matrix 0 (keys k0..k0+7, columns n0..), 8-15 matrix 1 (keys k0+8..),
     // 16-23 matrix 2 (keys k0.., columns n0+8..), 24-31 matrix 3. .trans hands lane (g, c) the elements
     // [2c][g] and [2c+1][g] of each 8x8 matrix: the m16n8k16 B layout.
     ldmatrix_x4_trans(b, Vs + (k0 + (lane & 15)) * pitch + n0 + (lane >> 4) * 8);
-#else
-    // Plain 16-bit loads of the same elements (slower; kept to cross-check the ldmatrix path).
-    const int g = lane / 4, c = lane % 4;
-    for (int half = 0; half < 2; ++half) {
-        const int col = n0 + 8 * half + g;
-        for (int kk = 0; kk < 2; ++kk) {
-            const int key = k0 + 8 * kk + 2 * c;
-            b[2 * half + kk] = static_cast<uint32_t>(Vs[key * pitch + col]) |
-                               (static_cast<uint32_t>(Vs[(key + 1) * pitch + col]) << 16);
-        }
-    }
-#endif
 }
 
 // Issues cp.async copies of `rows` tokens from token t0 of one head into a [rows][pitch] 16-bit tile.

@@ -60,18 +60,10 @@ public class CudaGpuTests
     public void HostSpanPathUsesTheGivenScale(float scale, bool causal)
     {
         RequireGpu();
-        var shape = new AttentionShape(1, 2, 1, 40, 60, 16);
-        var layout = TestData.RandomLayout(16, 3, 4, 2, 0.7, 13);
-        var (q, k, v) = TestData.Qkv(shape, 37, scale: 1.5f);
-        var options = new AttentionOptions { Scale = scale, Causal = causal };
-        var (expected, expectedLse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
-        SparseAttention.Forward(q, k, v, expected, shape, layout, options with { Backend = Backend.Reference }, expectedLse);
-        var (o, lse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
-        Assert.Equal(Backend.Cuda, SparseAttention.Forward(q, k, v, o, shape, layout, options with { Backend = Backend.Cuda }, lse));
-        double err = TestData.RelativeError(o, expected);
-        Assert.True(err <= 1e-5, $"scale {scale}, causal {causal}: rel err {err:E2}");
-        double lseErr = TestData.MaxLseError(lse, expectedLse);
-        Assert.True(lseErr <= 1e-4, $"scale {scale}, causal {causal}: lse err {lseErr:E2}");
+        var p = CudaEmulationTests.ScaleProblem.Make(scale, causal, 13);
+        var (o, lse) = (new float[p.Shape.QueryElements], new float[p.Shape.LogSumExpElements]);
+        Assert.Equal(Backend.Cuda, SparseAttention.Forward(p.Q, p.K, p.V, o, p.Shape, p.Layout, p.Options with { Backend = Backend.Cuda }, lse));
+        p.AssertMatches(o, lse);
     }
 
     [Fact]
