@@ -40,6 +40,25 @@ public class CudaEmulationTests
     [DllImport("libc", EntryPoint = "unsetenv")]
     private static extern int UnsetNativeEnvironment(string name);
 
+    /// <summary>Uploads q, k, v, runs the device path of <paramref name="lib"/> and downloads out and lse.</summary>
+    private static (float[] O, float[] Lse) RunDevicePath(SparseNativeCudaLibrary lib, float[] q, float[] k, float[] v,
+                                                         AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    {
+        using var dq = CudaBuffer.Allocate(lib, q.Length, CudaDataType.Float32);
+        using var dk = CudaBuffer.Allocate(lib, k.Length, CudaDataType.Float32);
+        using var dv = CudaBuffer.Allocate(lib, v.Length, CudaDataType.Float32);
+        using var dout = CudaBuffer.Allocate(lib, shape.QueryElements, CudaDataType.Float32);
+        using var dlse = CudaBuffer.Allocate(lib, shape.LogSumExpElements, CudaDataType.Float32);
+        dq.Upload(q);
+        dk.Upload(k);
+        dv.Upload(v);
+        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, options, dlse);
+        var (o, lse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
+        dout.Download(o);
+        dlse.Download(lse);
+        return (o, lse);
+    }
+
     [Fact]
     public void TheEmulatedLibraryLoadsAndReportsItsDevice()
     {
@@ -48,7 +67,7 @@ public class CudaEmulationTests
         Assert.Null(lib.UnavailableReason);
         Assert.Equal(path, lib.LoadedFrom);
         Assert.Equal("CPU emulation (sm_80, 1 SMs)", lib.DeviceName);
-        Assert.Contains("abi=1", lib.BuildInfo());
+        Assert.Contains($"abi={SparseNativeCudaLibrary.ExpectedAbiVersion}", lib.BuildInfo());
     }
 
     [Fact]
@@ -79,18 +98,7 @@ public class CudaEmulationTests
         var (expected, expectedLse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
         SparseAttention.Forward(q, k, v, expected, shape, layout, options with { Backend = Backend.Reference }, expectedLse);
 
-        using var dq = CudaBuffer.Allocate(lib, q.Length, CudaDataType.Float32);
-        using var dk = CudaBuffer.Allocate(lib, k.Length, CudaDataType.Float32);
-        using var dv = CudaBuffer.Allocate(lib, v.Length, CudaDataType.Float32);
-        using var dout = CudaBuffer.Allocate(lib, shape.QueryElements, CudaDataType.Float32);
-        using var dlse = CudaBuffer.Allocate(lib, shape.LogSumExpElements, CudaDataType.Float32);
-        dq.Upload(q);
-        dk.Upload(k);
-        dv.Upload(v);
-        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, options, dlse);
-        var (o, lse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
-        dout.Download(o);
-        dlse.Download(lse);
+        var (o, lse) = RunDevicePath(lib, q, k, v, shape, layout, options);
         Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
         Assert.True(TestData.MaxLseError(lse, expectedLse) <= 1e-4);
 
@@ -102,5 +110,46 @@ public class CudaEmulationTests
         using var o20 = CudaBuffer.Allocate(lib, bad.QueryElements, CudaDataType.Float32);
         var e = Assert.Throws<BackendUnavailableException>(() => CudaAttention.ForwardWith(lib, b20, k20, k20, o20, bad, badLayout, null, null));
         Assert.Contains("problem->head_dim = 20", e.Message);
+    }
+
+    public static TheoryData<float, bool> Scales => new()
+    {
+        { 0f, false }, { 0f, true }, { -0.3f, false }, { -0.3f, true }, { 1e-3f, false }, { 1e-3f, true }, { 2f, false }, { 2f, true },
+    };
+
+    /// <summary>A small GQA causal-cross-capable problem at a given scale, with the reference's answer.</summary>
+    internal sealed record ScaleProblem(AttentionShape Shape, BlockLayout Layout, float[] Q, float[] K, float[] V,
+                                        AttentionOptions Options, float[] Expected, float[] ExpectedLse)
+    {
+        public static ScaleProblem Make(float scale, bool causal, int seed)
+        {
+            var shape = new AttentionShape(1, 2, 1, 40, 60, 16);
+            var layout = TestData.RandomLayout(16, 3, 4, 2, 0.7, seed);
+            var (q, k, v) = TestData.Qkv(shape, seed + 20, scale: 1.5f);
+            var options = new AttentionOptions { Scale = scale, Causal = causal };
+            var (expected, expectedLse) = (new float[shape.QueryElements], new float[shape.LogSumExpElements]);
+            SparseAttention.Forward(q, k, v, expected, shape, layout, options with { Backend = Backend.Reference }, expectedLse);
+            return new(shape, layout, q, k, v, options, expected, expectedLse);
+        }
+
+        public void AssertMatches(float[] o, float[] lse)
+        {
+            string label = $"scale {Options.Scale}, causal {Options.Causal}";
+            double err = TestData.RelativeError(o, Expected);
+            Assert.True(err <= 1e-5, $"{label}: rel err {err:E2}");
+            double lseErr = TestData.MaxLseError(lse, ExpectedLse);
+            Assert.True(lseErr <= 1e-4, $"{label}: lse err {lseErr:E2}");
+        }
+    }
+
+    /// <summary>The device path uses a given scale as is: 0 (uniform weights), negative, tiny, large; causal cross and not.</summary>
+    [Theory]
+    [MemberData(nameof(Scales))]
+    public void DevicePathUsesTheGivenScale(float scale, bool causal)
+    {
+        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var p = ScaleProblem.Make(scale, causal, 9);
+        var (o, lse) = RunDevicePath(lib, p.Q, p.K, p.V, p.Shape, p.Layout, p.Options);
+        p.AssertMatches(o, lse);
     }
 }
