@@ -147,7 +147,7 @@ public class CudaEmulationTests
     [MemberData(nameof(Scales))]
     public void DevicePathUsesTheGivenScale(float scale, bool causal)
     {
-        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var lib = SparseNativeCudaLibrary.Open(RequireEmulatedLibrary());
         var p = ScaleProblem.Make(scale, causal, 9);
         var (o, lse) = RunDevicePath(lib, p.Q, p.K, p.V, p.Shape, p.Layout, p.Options);
         p.AssertMatches(o, lse);
