@@ -24,11 +24,9 @@ internal static unsafe class FusedForward
             {
                 Q = q, K = k, V = v, O = o, Lse = p.HasLogSumExp ? lse : null,
                 SegQ = p.HasSegments ? segQ : null, SegK = p.HasSegments ? segK : null,
-                Shape = s, Layout = p.Layout, Format = p.Format,
-                ScaleLog2 = p.Scale * Exp2Polynomial.Log2E, Causal = p.Causal, CausalOffset = p.CausalOffset,
-                BlockSize = p.Layout.BlockSize, QueryBlocks = p.Layout.QueryBlocks,
+                Geometry = p.Geometry, Layout = p.Layout, ScaleLog2 = p.Scale * Exp2Polynomial.Log2E,
             };
-            int items = checked(s.Batch * s.QueryHeads * job.QueryBlocks);
+            int items = checked(s.Batch * s.QueryHeads * job.Geometry.QueryBlocks);
             long work = p.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / p.Layout.LayoutCount);
             int threads = (int)Math.Min(Math.Min(p.Threads, items), Math.Max(1, work / MinBlocksPerExtraThread));
             if (threads <= 1)

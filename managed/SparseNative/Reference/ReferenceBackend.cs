@@ -21,9 +21,8 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             {
                 Q = q, K = k, V = v, O = o, Lse = p.HasLogSumExp ? lse : null,
                 SegQ = p.HasSegments ? segQ : null, SegK = p.HasSegments ? segK : null,
-                Shape = s, Layout = p.Layout, Scale = p.Scale, Causal = p.Causal, CausalOffset = p.CausalOffset,
+                Geometry = p.Geometry, Layout = p.Layout, Scale = p.Scale,
             };
-            job.Format = p.Format;
             int rows = s.Batch * s.QueryHeads * s.QueryLength;
             var po = new ParallelOptions { MaxDegreeOfParallelism = p.Threads };
             Parallel.For(0, rows, po, job.Row);
@@ -34,27 +33,20 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
     {
         public float* Q, K, V, O, Lse;
         public int* SegQ, SegK;
-        public AttentionShape Shape;
+        public AttentionGeometry Geometry;
         public BlockLayout Layout = null!;
         public float Scale;
-        public bool Causal;
-        public int CausalOffset;
-        public TensorFormat Format;
-
-        private long Index(int b, int h, int heads, int length, int t) => Format == TensorFormat.Bhsd
-            ? (((long)b * heads + h) * length + t) * Shape.HeadDim
-            : (((long)b * length + t) * heads + h) * Shape.HeadDim;
 
         public void Row(int flat)
         {
-            var s = Shape;
+            var s = Geometry.Shape;
             int d = s.HeadDim, bs = Layout.BlockSize;
             int i = flat % s.QueryLength;
             int h = flat / s.QueryLength % s.QueryHeads;
             int b = flat / s.QueryLength / s.QueryHeads;
             int kvh = h / s.GroupSize;
-            float* qi = Q + Index(b, h, s.QueryHeads, s.QueryLength, i);
-            float* oi = O + Index(b, h, s.QueryHeads, s.QueryLength, i);
+            float* qi = Q + Geometry.QueryRow(b, h, i);
+            float* oi = O + Geometry.QueryRow(b, h, i);
             var keyBlocks = Layout.Row(Layout.ListForHead(h), i / bs);
 
             // Pass 1: the largest allowed score, so that exp never overflows.
@@ -79,7 +71,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                         if (!Allowed(b, i, j)) continue;
                         double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
                         sum += w;
-                        float* vj = V + Index(b, kvh, s.KeyValueHeads, s.KeyLength, j);
+                        float* vj = V + Geometry.KeyRow(b, kvh, j);
                         for (int c = 0; c < d; c++) acc[c] += w * vj[c];
                     }
                 }
@@ -87,16 +79,16 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             // A row with no allowed key: zeros and log-sum-exp −∞, never NaN.
             for (int c = 0; c < d; c++) oi[c] = sum > 0 ? (float)(acc[c] / sum) : 0f;
             if (Lse != null)
-                Lse[((long)b * s.QueryHeads + h) * s.QueryLength + i] =
+                Lse[Geometry.LogSumExpBase(b, h) + i] =
                     sum > 0 ? (float)(max + Math.Log(sum)) : float.NegativeInfinity;
         }
 
-        private float* KeyRow(int b, int kvh, int j) => K + Index(b, kvh, Shape.KeyValueHeads, Shape.KeyLength, j);
+        private float* KeyRow(int b, int kvh, int j) => K + Geometry.KeyRow(b, kvh, j);
 
         private bool Allowed(int b, int i, int j)
         {
-            if (Causal && j > i + CausalOffset) return false;
-            if (SegQ != null && SegQ[(long)b * Shape.QueryLength + i] != SegK[(long)b * Shape.KeyLength + j]) return false;
+            if (!Geometry.CausallyVisible(i, j)) return false;
+            if (SegQ != null && SegQ[(long)b * Geometry.Shape.QueryLength + i] != SegK[(long)b * Geometry.Shape.KeyLength + j]) return false;
             return true;
         }
 

@@ -111,7 +111,7 @@ public static partial class BlockSelection
         }
         int lists = options.PerKeyValueGroup && shape.KeyValueHeads == 1 ? 1 : shape.QueryHeads;
         return BlockLayout.Build(blockSize, geo.QueryBlocks, geo.KeyBlocks, lists, (l, r, list) =>
-            list.AddRange(selected[options.PerKeyValueGroup ? l / group : l][r]));
+            list.AddRange(selected[options.PerKeyValueGroup ? l / group : l][r])).WithCausal(options.Causal);
     }
 
     /// <summary>

@@ -103,4 +103,26 @@ public class CudaEmulationTests
         var e = Assert.Throws<BackendUnavailableException>(() => CudaAttention.ForwardWith(lib, b20, k20, k20, o20, bad, badLayout, null, null));
         Assert.Contains("problem->head_dim = 20", e.Message);
     }
+
+    [Fact]
+    public void DevicePathAppliesTheMaskOfACausalLayoutWithoutTheOption()
+    {
+        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
+        var shape = new AttentionShape(1, 2, 1, 40, 90, 16);
+        var layout = BlockPatterns.Causal(40, 16, keyLength: 90);
+        var (q, k, v) = TestData.Qkv(shape, 8, scale: 2f);
+        var (expected, _) = NaiveDense.Run(q, k, v, shape, layout, causal: true);
+
+        using var dq = CudaBuffer.Allocate(lib, q.Length, CudaDataType.Float32);
+        using var dk = CudaBuffer.Allocate(lib, k.Length, CudaDataType.Float32);
+        using var dv = CudaBuffer.Allocate(lib, v.Length, CudaDataType.Float32);
+        using var dout = CudaBuffer.Allocate(lib, shape.QueryElements, CudaDataType.Float32);
+        dq.Upload(q);
+        dk.Upload(k);
+        dv.Upload(v);
+        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, null, null);
+        var o = new float[shape.QueryElements];
+        dout.Download(o);
+        Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
+    }
 }
