@@ -62,12 +62,24 @@ public static partial class SparseAttention
     /// <summary>The element counts the shape implies, for host spans and device buffers alike (<paramref name="logSumExp"/>: null when absent).</summary>
     internal static void TensorLengths(AttentionShape shape, long query, long key, long value, long output, long? logSumExp)
     {
-        Length(query, shape.QueryElements, "query", "Batch·QueryHeads·QueryLength·HeadDim");
-        Length(key, shape.KeyElements, "key", "Batch·KeyValueHeads·KeyLength·HeadDim");
-        Length(value, shape.KeyElements, "value", "Batch·KeyValueHeads·KeyLength·HeadDim");
-        Length(output, shape.QueryElements, "output", "Batch·QueryHeads·QueryLength·HeadDim");
-        if (logSumExp is { } lse) Length(lse, shape.LogSumExpElements, "logSumExp", "Batch·QueryHeads·QueryLength");
+        QueryShaped(query, shape, "query");
+        KeyShaped(key, shape, "key");
+        KeyShaped(value, shape, "value");
+        QueryShaped(output, shape, "output");
+        if (logSumExp is { } lse) LogSumExpShaped(lse, shape, "logSumExp");
     }
+
+    /// <summary>A tensor shaped like Q (queries, outputs): <c>Batch·QueryHeads·QueryLength·HeadDim</c> elements.</summary>
+    internal static void QueryShaped(long elements, AttentionShape shape, string name) =>
+        Length(elements, shape.QueryElements, name, "Batch·QueryHeads·QueryLength·HeadDim");
+
+    /// <summary>A tensor shaped like K (keys, values): <c>Batch·KeyValueHeads·KeyLength·HeadDim</c> elements.</summary>
+    internal static void KeyShaped(long elements, AttentionShape shape, string name) =>
+        Length(elements, shape.KeyElements, name, "Batch·KeyValueHeads·KeyLength·HeadDim");
+
+    /// <summary>A log-sum-exp tensor: <c>Batch·QueryHeads·QueryLength</c> elements.</summary>
+    internal static void LogSumExpShaped(long elements, AttentionShape shape, string name) =>
+        Length(elements, shape.LogSumExpElements, name, "Batch·QueryHeads·QueryLength");
 
     /// <summary>Throws the library's length error: the tensor's name, its length and the formula the shape implies.</summary>
     internal static void Length(long actual, long expected, string name, string formula)

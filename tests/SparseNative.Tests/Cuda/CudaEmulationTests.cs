@@ -94,6 +94,13 @@ public class CudaEmulationTests
         Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
         Assert.True(TestData.MaxLseError(lse, expectedLse) <= 1e-4);
 
+        // A causal layout turns the token causal mask on by itself (no AttentionOptions.Causal) on the device path too.
+        var causalLayout = BlockPatterns.Causal(70, 32, keyLength: 90);
+        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, causalLayout, options with { Causal = false }, dlse);
+        dout.Download(o);
+        var (expectedCausal, _) = NaiveDense.Run(q, k, v, shape, causalLayout, causal: true, format: TensorFormat.Bshd);
+        Assert.True(TestData.RelativeError(o, expectedCausal) <= 1e-5, $"causal layout: rel err {TestData.RelativeError(o, expectedCausal):E2}");
+
         // Errors from the library arrive as the documented exceptions with its message.
         var bad = new AttentionShape(1, 2, 1, 70, 90, 20);
         var badLayout = TestData.RandomLayout(32, 3, 3, 2, 0.7, 6);
@@ -102,27 +109,5 @@ public class CudaEmulationTests
         using var o20 = CudaBuffer.Allocate(lib, bad.QueryElements, CudaDataType.Float32);
         var e = Assert.Throws<BackendUnavailableException>(() => CudaAttention.ForwardWith(lib, b20, k20, k20, o20, bad, badLayout, null, null));
         Assert.Contains("problem->head_dim = 20", e.Message);
-    }
-
-    [Fact]
-    public void DevicePathAppliesTheMaskOfACausalLayoutWithoutTheOption()
-    {
-        var lib = SparseNativeCudaLibrary.Probe([RequireEmulatedLibrary()]);
-        var shape = new AttentionShape(1, 2, 1, 40, 90, 16);
-        var layout = BlockPatterns.Causal(40, 16, keyLength: 90);
-        var (q, k, v) = TestData.Qkv(shape, 8, scale: 2f);
-        var (expected, _) = NaiveDense.Run(q, k, v, shape, layout, causal: true);
-
-        using var dq = CudaBuffer.Allocate(lib, q.Length, CudaDataType.Float32);
-        using var dk = CudaBuffer.Allocate(lib, k.Length, CudaDataType.Float32);
-        using var dv = CudaBuffer.Allocate(lib, v.Length, CudaDataType.Float32);
-        using var dout = CudaBuffer.Allocate(lib, shape.QueryElements, CudaDataType.Float32);
-        dq.Upload(q);
-        dk.Upload(k);
-        dv.Upload(v);
-        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, null, null);
-        var o = new float[shape.QueryElements];
-        dout.Download(o);
-        Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
     }
 }
