@@ -4,14 +4,11 @@ namespace SparseNative.Kernels;
 /// One forward call as the kernel's worker threads see it: raw pointers (pinned by the caller for the duration of the
 /// call), the call's geometry, and the shared work queue. Work item <c>(b·Hq + h)·QueryBlocks + qb</c> is one query block of one head.
 /// </summary>
-internal sealed unsafe class KernelJob
+internal sealed unsafe class KernelJob(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK)
+    : PinnedProblem(p, q, k, v, o, lse, segQ, segK)
 {
-    public float* Q, K, V, O, Lse;
-    public int* SegQ, SegK;
-    public AttentionGeometry Geometry;
-    public BlockLayout Layout = null!;
     /// <summary>scale · log2 e: the kernel works in base 2.</summary>
-    public float ScaleLog2;
+    public readonly float ScaleLog2 = p.Scale * Exp2Polynomial.Log2E;
 
     /// <summary>Work items, most expensive first; workers take the next one with an atomic increment.</summary>
     public int[] Order = [];

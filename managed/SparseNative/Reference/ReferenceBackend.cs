@@ -17,25 +17,17 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         {
-            var job = new Job
-            {
-                Q = q, K = k, V = v, O = o, Lse = p.HasLogSumExp ? lse : null,
-                SegQ = p.HasSegments ? segQ : null, SegK = p.HasSegments ? segK : null,
-                Geometry = p.Geometry, Layout = p.Layout, Scale = p.Scale,
-            };
+            var job = new Job(p, q, k, v, o, lse, segQ, segK);
             int rows = s.Batch * s.QueryHeads * s.QueryLength;
             var po = new ParallelOptions { MaxDegreeOfParallelism = p.Threads };
             Parallel.For(0, rows, po, job.Row);
         }
     }
 
-    private sealed class Job
+    private sealed class Job(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK)
+        : PinnedProblem(p, q, k, v, o, lse, segQ, segK)
     {
-        public float* Q, K, V, O, Lse;
-        public int* SegQ, SegK;
-        public AttentionGeometry Geometry;
-        public BlockLayout Layout = null!;
-        public float Scale;
+        private readonly float _scale = p.Scale;
 
         public void Row(int flat)
         {
@@ -96,7 +88,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
         {
             double dot = 0;
             for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-            return dot * Scale;
+            return dot * _scale;
         }
     }
 }
