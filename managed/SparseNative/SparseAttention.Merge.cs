@@ -29,12 +29,13 @@ public static partial class SparseAttention
         LogSumExpShaped(logSumExp.Length, shape, nameof(logSumExp));
 
         int d = shape.HeadDim, heads = shape.QueryHeads, len = shape.QueryLength;
+        var rows = new TensorRows(format, heads, len, d);
         for (int b = 0; b < shape.Batch; b++)
         for (int h = 0; h < heads; h++)
         for (int i = 0; i < len; i++)
         {
             int r = (b * heads + h) * len + i;
-            int o = format == TensorFormat.Bhsd ? r * d : ((b * len + i) * heads + h) * d;
+            int o = (int)rows.Row(b, h, i);
             float la = logSumExpA[r], lb = logSumExpB[r];
             if (float.IsNaN(la) || float.IsNaN(lb) || float.IsPositiveInfinity(la) || float.IsPositiveInfinity(lb))
                 throw new ArgumentException($"log-sum-exp at row {r} is {la} / {lb}; it must be finite or −∞.",

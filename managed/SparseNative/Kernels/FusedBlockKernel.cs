@@ -28,10 +28,10 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         int h = bh % s.QueryHeads, b = bh / s.QueryHeads, kvh = h / s.GroupSize;
         int qStart = qb * bs, qValid = Math.Min(bs, s.QueryLength - qStart);
 
-        long qStride = g.QueryRowStride, kvStride = g.KeyRowStride;
-        long qOffset = g.QueryRow(b, h, qStart);
-        float* k = job.K + g.KeyHeadBase(b, kvh);
-        float* v = job.V + g.KeyHeadBase(b, kvh);
+        long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
+        long qOffset = g.Queries.Row(b, h, qStart);
+        float* k = job.K + g.Keys.HeadBase(b, kvh);
+        float* v = job.V + g.Keys.HeadBase(b, kvh);
 
         float* qT = scratch + KernelScratchLayout.QueryT(bs, d);
         float* sT = scratch + KernelScratchLayout.Scores(bs, d);

@@ -37,8 +37,8 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             int h = flat / s.QueryLength % s.QueryHeads;
             int b = flat / s.QueryLength / s.QueryHeads;
             int kvh = h / s.GroupSize;
-            float* qi = Q + Geometry.QueryRow(b, h, i);
-            float* oi = O + Geometry.QueryRow(b, h, i);
+            float* qi = Q + Geometry.Queries.Row(b, h, i);
+            float* oi = O + Geometry.Queries.Row(b, h, i);
             var keyBlocks = Layout.Row(Layout.ListForHead(h), i / bs);
 
             // Pass 1: the largest allowed score, so that exp never overflows.
@@ -63,7 +63,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                         if (!Allowed(b, i, j)) continue;
                         double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
                         sum += w;
-                        float* vj = V + Geometry.KeyRow(b, kvh, j);
+                        float* vj = V + Geometry.Keys.Row(b, kvh, j);
                         for (int c = 0; c < d; c++) acc[c] += w * vj[c];
                     }
                 }
@@ -75,7 +75,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                     sum > 0 ? (float)(max + Math.Log(sum)) : float.NegativeInfinity;
         }
 
-        private float* KeyRow(int b, int kvh, int j) => K + Geometry.KeyRow(b, kvh, j);
+        private float* KeyRow(int b, int kvh, int j) => K + Geometry.Keys.Row(b, kvh, j);
 
         private bool Allowed(int b, int i, int j)
         {
