@@ -17,10 +17,9 @@ internal sealed unsafe class CudaBackend : AttentionBackend
 
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
+        if (!HeadDimFits(problem, "the CUDA kernels' tiles need it", out reason)) return false;
         int d = problem.Shape.HeadDim;
-        reason = d % 8 != 0 ? $"head dimension {d} is not a multiple of 8"
-            : d > 256 ? $"head dimension {d} is above 256, the float32 CUDA kernel's limit"
-            : null;
+        reason = d > 256 ? $"head dimension {d} is above 256, the float32 CUDA kernel's limit" : null;
         return reason is null;
     }
 

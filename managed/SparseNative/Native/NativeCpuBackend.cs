@@ -18,9 +18,7 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
 
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
-        int d = problem.Shape.HeadDim;
-        reason = d % 8 != 0 ? $"head dimension {d} is not a multiple of 8 (the C kernel's tiles need it)" : null;
-        return reason is null;
+        return HeadDimFits(problem, "the C kernel's tiles need it", out reason);
     }
 
     public override void Forward(in AttentionProblem p)

@@ -102,6 +102,19 @@ public class CudaEmulationTests
         Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
         Assert.True(TestData.MaxLseError(lse, expectedLse) <= 1e-4);
 
+        // A causal layout turns the token causal mask on by itself (no AttentionOptions.Causal) on the device path too.
+        var causalLayout = BlockPatterns.Causal(70, 32, keyLength: 90);
+        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, causalLayout, options with { Causal = false }, dlse);
+        dout.Download(o);
+        var (expectedCausal, _) = NaiveDense.Run(q, k, v, shape, causalLayout, causal: true, format: TensorFormat.Bshd);
+        Assert.True(TestData.RelativeError(o, expectedCausal) <= 1e-5, $"causal layout: rel err {TestData.RelativeError(o, expectedCausal):E2}");
+
+        // Bad options meet the same validation as SparseAttention.Forward, with the same exception.
+        var unpaired = options with { QuerySegmentIds = new int[shape.QueryLength] };
+        var onDevice = Assert.ThrowsAny<ArgumentException>(() => CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, unpaired, dlse));
+        var onHost = Assert.ThrowsAny<ArgumentException>(() => SparseAttention.Forward(q, k, v, o, shape, layout, unpaired));
+        Assert.Equal((onHost.GetType(), onHost.ParamName, onHost.Message), (onDevice.GetType(), onDevice.ParamName, onDevice.Message));
+
         // Errors from the library arrive as the documented exceptions with its message.
         var bad = new AttentionShape(1, 2, 1, 70, 90, 20);
         var badLayout = TestData.RandomLayout(32, 3, 3, 2, 0.7, 6);
