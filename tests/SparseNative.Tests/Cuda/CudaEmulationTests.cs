@@ -104,14 +104,13 @@ public class CudaEmulationTests
 
         // A causal layout turns the token causal mask on by itself (no AttentionOptions.Causal) on the device path too.
         var causalLayout = BlockPatterns.Causal(70, 32, keyLength: 90);
-        CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, causalLayout, options with { Causal = false }, dlse);
-        dout.Download(o);
+        (o, _) = RunDevicePath(lib, q, k, v, shape, causalLayout, options with { Causal = false });
         var (expectedCausal, _) = NaiveDense.Run(q, k, v, shape, causalLayout, causal: true, format: TensorFormat.Bshd);
         Assert.True(TestData.RelativeError(o, expectedCausal) <= 1e-5, $"causal layout: rel err {TestData.RelativeError(o, expectedCausal):E2}");
 
         // Bad options meet the same validation as SparseAttention.Forward, with the same exception.
         var unpaired = options with { QuerySegmentIds = new int[shape.QueryLength] };
-        var onDevice = Assert.ThrowsAny<ArgumentException>(() => CudaAttention.ForwardWith(lib, dq, dk, dv, dout, shape, layout, unpaired, dlse));
+        var onDevice = Assert.ThrowsAny<ArgumentException>(() => RunDevicePath(lib, q, k, v, shape, layout, unpaired));
         var onHost = Assert.ThrowsAny<ArgumentException>(() => SparseAttention.Forward(q, k, v, o, shape, layout, unpaired));
         Assert.Equal((onHost.GetType(), onHost.ParamName, onHost.Message), (onDevice.GetType(), onDevice.ParamName, onDevice.Message));
 
