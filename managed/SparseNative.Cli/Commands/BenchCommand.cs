@@ -96,7 +96,7 @@ internal static class BenchCommand
         if (text is null) return fromOption == Backend.Auto ? BenchRunner.DefaultBackends() : [fromOption];
         if (text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
             return SparseAttention.Backends.Where(b => b.IsAvailable).Select(b => b.Backend).ToArray();
-        var list = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ProblemOptions.ParseBackend).Distinct().ToArray();
+        var list = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x => EnumOption.Parse<Backend>(x, "--backends")).Distinct().ToArray();
         if (list.Length == 0) throw new ArgumentException("--backends is empty.", "--backends");
         if (list.Contains(Backend.Auto)) throw new ArgumentException("--backends lists concrete backends; 'auto' is not one.", "--backends");
         return list;
