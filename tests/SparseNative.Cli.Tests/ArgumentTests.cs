@@ -10,7 +10,7 @@ public sealed class ArgumentTests
     [InlineData("layout", "--help")]
     [InlineData("layout", "dense", "--seq", "1000", "--block", "32")]
     [InlineData("layout", "causal", "--seq", "777", "--block", "16", "--no-preview")]
-    [InlineData("layout", "bigbird", "--seq", "2048", "--heads", "4", "--random", "2", "--sliding", "5", "--layout-seed", "3")]
+    [InlineData("layout", "bigbird", "--seq", "2048", "--heads", "4", "--random-blocks", "2", "--sliding", "5", "--layout-seed", "3")]
     [InlineData("layout", "phi3", "--seq", "4096", "--layouts", "2", "--heads", "4")]
     [InlineData("layout", "strided", "--seq", "1024", "--local", "2", "--stride", "4")]
     [InlineData("layout", "longformer", "--seq", "1024", "--global", "0,3", "--global-end", "1,4")]
@@ -51,11 +51,22 @@ public sealed class ArgumentTests
     [InlineData("bench", "bigbird", "--seq", "0")]
     [InlineData("bench", "bigbird", "--seq", "256", "--backends", "auto")]
     [InlineData("demo", "--seq", "-1")]
+    [InlineData("layout", "dense", "--seq", "100", "--tolerance", "x")]
+    [InlineData("layout", "local", "--seq", "256", "--window", "-1")]
+    [InlineData("layout", "fixed", "--seq", "1024", "--num-local", "0")]
+    [InlineData("layout", "longformer", "--seq", "1024", "--global", "0,3", "--global-end", "1")]
+    [InlineData("run", "topk", "--random", "1,2,256,8", "--block", "16", "--top-k", "-1")]
+    [InlineData("run", "dense", "--random", "1,2,64,8", "--tolerance", "-1")]
+    [InlineData("run", "dense", "--random", "1,2,64,8", "--backend", "cuda-and-more")]
     public void Bad_command_lines_exit_2_with_a_message(params string[] args)
     {
         var r = Cli.Run(args);
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode} for '{string.Join(' ', args)}': {r.Out}{r.Err}");
-        Assert.Contains("error", r.Err);
+        // One line "error: …" (docs/CLI.md), never a second line such as "Actual value was …", never a .NET type name.
+        var line = Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.DoesNotContain("Actual value", line);
+        Assert.DoesNotContain("System.", line);
         Assert.False(r.HasStackTrace, r.Err);
     }
 
