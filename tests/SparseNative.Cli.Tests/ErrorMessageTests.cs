@@ -33,6 +33,25 @@ public sealed class ErrorMessageTests : IDisposable
             Assert.DoesNotContain(api, r.Err);
     }
 
+    [Fact]
+    public void Invalid_layout_files_are_named_with_their_option_and_the_tools_array_names()
+    {
+        Npy.Npy.Write(_dir.File("ds.npy"), new[] { 1, 2, 0, 1 }, [1, 2, 2]);
+        var ds = Cli.Run("layout", "--from", _dir.File("ds.npy"), "--block", "16");
+        Assert.Equal(2, ds.ExitCode);
+        Assert.StartsWith($"error: --from {_dir.File("ds.npy")}: layout[1] (head 0, row 0, column 1) = 2", ds.Err);
+
+        var (rows, cols, nnz) = BlockPatterns.LocalWindow(256, 16, 1).ToOnnxRuntime();
+        Npy.Npy.Write(_dir.File("rows.npy"), rows, [1, rows.Length]);
+        Npy.Npy.Write(_dir.File("cols.npy"), cols, [1, nnz]);
+        // The two files swapped: the message uses ONNX Runtime's input names, not the library's parameter names.
+        var ort = Cli.Run("layout", "--from-ort", _dir.File("cols.npy"), _dir.File("rows.npy"), "--block", "16");
+        Assert.Equal(2, ort.ExitCode);
+        Assert.StartsWith($"error: --from-ort {_dir.File("cols.npy")}, {_dir.File("rows.npy")}: block_row_indices[", ort.Err);
+        Assert.DoesNotContain("blockRowIndices", ort.Err);
+        Assert.Single(ort.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Theory]
     [InlineData("BSHD")]
     [InlineData("Bshd")]

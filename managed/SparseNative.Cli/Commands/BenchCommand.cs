@@ -91,7 +91,7 @@ internal static class BenchCommand
 
     private static void PrintTable(IAnsiConsole console, BenchReport rep)
     {
-        console.MarkupLine($"B={rep.Batch}, H={rep.Heads}, d={rep.HeadDim}, block {rep.BlockSize}, {rep.Threads} thread(s), {(rep.Causal ? "--causal" : "causal only where the layout is")}, " +
+        console.MarkupLine($"B={rep.Batch}, H={rep.Heads}, d={rep.HeadDim}, block {rep.BlockSize}, {rep.Threads} thread(s), {(rep.Causal ? "--causal" : "without --causal")}, " +
             $"median of {rep.Runs} run(s) after {rep.Warmup} warm-up; {rep.Cpu.EscapeMarkup()}");
         var t = new Table().AddColumns("tokens", "pattern", "backend", "causal", "density", "ms", "GFLOP/s", "speedup")
             .Caption("speedup = dense ms / pattern ms, same backend, data and causality");

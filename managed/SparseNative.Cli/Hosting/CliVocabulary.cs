@@ -35,6 +35,8 @@ internal static partial class CliVocabulary
         ("KeepLocalWindow", "--keep-window", true),
         ("MaxThreads", "--threads", true),
         ("Scale", "--scale", false),
+        ("blockRowIndices", "block_row_indices", true),
+        ("blockColIndices", "block_col_indices", true),
         ("sequenceLength", "the sequence length", true),
         ("queryLength", "the query length", true),
         ("keyLength", "the key length", true),
@@ -56,7 +58,8 @@ internal static partial class CliVocabulary
     {
         string m = Identifiers.Replace(message, x => ByName[x.Value]);
         // "sequenceLength = …" became "the sequence length = …": a sentence again.
-        if (Identifiers.Match(message) is { Success: true, Index: 0 } && char.IsLower(m[0])) m = char.ToUpperInvariant(m[0]) + m[1..];
+        if (Identifiers.Match(message) is { Success: true, Index: 0 } first && ByName[first.Value].StartsWith("the ", StringComparison.Ordinal))
+            m = "T" + m[1..];
         foreach (var (name, cli, anywhere) in Terms)
             if (!anywhere && (m.StartsWith(name + " must ", StringComparison.Ordinal) || m.StartsWith(name + " = ", StringComparison.Ordinal)))
                 m = cli + m[name.Length..];

@@ -121,7 +121,7 @@ internal sealed record LayoutChoice(PatternEntry[] Patterns, PatternSettings Set
                 _ => throw new ArgumentException($"{ds}: a DeepSpeed layout is (heads, blocks, blocks) or (blocks, blocks); got {a.ShapeText}.", "--from"),
             };
             if (heads == 0 || n == 0) throw new ArgumentException($"{ds}: the layout {a.ShapeText} is empty.", "--from");
-            return BlockLayout.FromDeepSpeed(a.Data, heads, n, BlockSize);
+            return FromFile(ds, "--from", () => BlockLayout.FromDeepSpeed(a.Data, heads, n, BlockSize));
         }
         var rows = Npy.Npy.ReadInts(OrtFiles![0]);
         var cols = Npy.Npy.ReadInts(OrtFiles[1]);
@@ -129,6 +129,13 @@ internal sealed record LayoutChoice(PatternEntry[] Patterns, PatternSettings Set
             throw new ArgumentException(
                 $"--from-ort: block_row_indices must be (layouts, blocks+1) and block_col_indices (layouts, max_nnz) with the same layouts; got {rows.ShapeText} and {cols.ShapeText}.",
                 "--from-ort");
-        return BlockLayout.FromOnnxRuntime(rows.Data, cols.Data, rows.Shape[0], BlockSize);
+        return FromFile($"{OrtFiles[0]}, {OrtFiles[1]}", "--from-ort", () => BlockLayout.FromOnnxRuntime(rows.Data, cols.Data, rows.Shape[0], BlockSize));
+    }
+
+    // The library's layout errors give the index and value but cannot know the file: say which file it was.
+    private static BlockLayout FromFile(string files, string option, Func<BlockLayout> read)
+    {
+        try { return read(); }
+        catch (InvalidLayoutException e) { throw new ArgumentException($"{option} {files}: {Hosting.ErrorBoundary.MessageOf(e)}", option, e); }
     }
 }
