@@ -23,7 +23,7 @@ public sealed class CausalTests : IDisposable
     [InlineData("dense", true, "Causal:  yes (--causal)")]
     public void Run_prints_whether_it_was_causal(string pattern, bool causal, string expected)
     {
-        var args = new List<string> { "run", pattern, "--random", "1,1,64,8", "--block", "16", "--runs", "1", "--warmup", "0" };
+        var args = new List<string> { "run", pattern, "--random-inputs", "1,1,64,8", "--block", "16", "--runs", "1", "--warmup", "0" };
         if (causal) args.Add("--causal");
         var r = Cli.Run(args.ToArray());
         Assert.True(r.ExitCode == 0, r.Err);
@@ -39,7 +39,7 @@ public sealed class CausalTests : IDisposable
     private void RunMatchesCausalReference(string[] patternArgs, int tokens, BlockLayout layout, string causalBy)
     {
         string o = _dir.File("o.npy");
-        var r = Cli.Run(["run", .. patternArgs, "--random", $"1,2,{tokens},8", "--block", "16", "--check", "--runs", "1", "--out", o, "--json"]);
+        var r = Cli.Run(["run", .. patternArgs, "--random-inputs", $"1,2,{tokens},8", "--block", "16", "--check", "--runs", "1", "--out", o, "--json"]);
         Assert.True(r.ExitCode == 0, r.Err);
         var root = JsonDocument.Parse(r.Out).RootElement;
         Assert.True(root.GetProperty("causal").GetBoolean());

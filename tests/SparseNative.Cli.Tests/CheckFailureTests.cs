@@ -9,7 +9,7 @@ public sealed class CheckFailureTests
     [Fact]
     public void Run_check_above_tolerance_says_what_by_how_much_and_where()
     {
-        var r = Cli.Run("run", "dense", "--random", "1,2,64,8", "--block", "16", "--check", "--tolerance", "1e-9", "--runs", "1", "--json");
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,2,64,8", "--block", "16", "--check", "--tolerance", "1e-9", "--runs", "1", "--json");
         Assert.Equal(3, r.ExitCode);
         var check = JsonDocument.Parse(r.Out).RootElement.GetProperty("check");
         double rel = check.GetProperty("relativeError").GetDouble(), max = check.GetProperty("maxAbsError").GetDouble();
@@ -26,7 +26,7 @@ public sealed class CheckFailureTests
     [Fact]
     public void Run_check_within_tolerance_prints_nothing_on_stderr()
     {
-        var r = Cli.Run("run", "dense", "--random", "1,2,64,8", "--block", "16", "--check", "--runs", "1");
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,2,64,8", "--block", "16", "--check", "--runs", "1");
         Assert.Equal(0, r.ExitCode);
         Assert.Empty(r.Err);
     }

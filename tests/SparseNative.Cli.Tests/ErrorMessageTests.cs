@@ -10,18 +10,18 @@ public sealed class ErrorMessageTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Theory]
-    [InlineData("--block: Block size 48 is not supported", "run", "dense", "--random", "1,2,64,8", "--block", "48")]
-    [InlineData("--threads must be 0 (all cores) or positive", "run", "dense", "--random", "1,2,64,8", "--threads", "-1")]
+    [InlineData("--block: Block size 48 is not supported", "run", "dense", "--random-inputs", "1,2,64,8", "--block", "48")]
+    [InlineData("--threads must be 0 (all cores) or positive", "run", "dense", "--random-inputs", "1,2,64,8", "--threads", "-1")]
     [InlineData("--window must be at least 0; got -1", "layout", "local", "--seq", "256", "--window", "-1")]
     [InlineData("--num-local must be at least 1; got 0", "layout", "fixed", "--seq", "1024", "--num-local", "0")]
     [InlineData("--random-blocks must be at least 0; got -2", "layout", "bigbird", "--seq", "1024", "--random-blocks", "-2")]
     [InlineData("--global-end has 1 entries but --global has 2", "layout", "longformer", "--seq", "1024", "--global", "0,3", "--global-end", "1")]
     [InlineData("--local-windows[0] = 0", "layout", "variable", "--seq", "1024", "--local-windows", "0")]
-    [InlineData("--top-k must be ≥ 0, got -1", "run", "topk", "--random", "1,2,256,8", "--block", "16", "--top-k", "-1")]
-    [InlineData("--mass must be in (0, 1], got 2", "run", "topk", "--random", "1,2,256,8", "--block", "16", "--mass", "2")]
+    [InlineData("--top-k must be ≥ 0, got -1", "run", "topk", "--random-inputs", "1,2,256,8", "--block", "16", "--top-k", "-1")]
+    [InlineData("--mass must be in (0, 1], got 2", "run", "topk", "--random-inputs", "1,2,256,8", "--block", "16", "--mass", "2")]
     [InlineData("--seq: 'abc' is not an integer. (see 'sparsenative layout --help')", "layout", "dense", "--seq", "abc")]
-    [InlineData("--scale: 'x' is not a number.", "run", "dense", "--random", "1,2,64,8", "--scale", "x")]
-    [InlineData("--format 'sbhd' is not one of bhsd, bshd.", "run", "dense", "--random", "1,2,64,8", "--format", "sbhd")]
+    [InlineData("--scale: 'x' is not a number.", "run", "dense", "--random-inputs", "1,2,64,8", "--scale", "x")]
+    [InlineData("--format 'sbhd' is not one of bhsd, bshd.", "run", "dense", "--random-inputs", "1,2,64,8", "--format", "sbhd")]
     [InlineData("The sequence length = 100000000 gives a layout", "layout", "phi3", "--seq", "100000000")]
     public void Errors_name_the_option_on_one_line(string expected, params string[] args)
     {
@@ -58,7 +58,7 @@ public sealed class ErrorMessageTests : IDisposable
     [InlineData("bshd")]
     public void Format_is_case_insensitive(string format)
     {
-        var r = Cli.Run("run", "dense", "--random", "1,2,64,8", "--block", "16", "--format", format, "--runs", "1", "--warmup", "0", "--json");
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,2,64,8", "--block", "16", "--format", format, "--runs", "1", "--warmup", "0", "--json");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("\"format\": \"bshd\"", r.Out);
     }
@@ -66,8 +66,8 @@ public sealed class ErrorMessageTests : IDisposable
     [Fact]
     public void Backend_names_are_case_insensitive_and_numbers_are_not_names()
     {
-        Assert.Equal(0, Cli.Run("run", "dense", "--random", "1,1,32,8", "--block", "16", "--backend", "REFERENCE", "--runs", "1", "--warmup", "0").ExitCode);
-        var r = Cli.Run("run", "dense", "--random", "1,1,32,8", "--block", "16", "--backend", "1");
+        Assert.Equal(0, Cli.Run("run", "dense", "--random-inputs", "1,1,32,8", "--block", "16", "--backend", "REFERENCE", "--runs", "1", "--warmup", "0").ExitCode);
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,1,32,8", "--block", "16", "--backend", "1");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--backend '1' is not one of", r.Err);
     }
@@ -117,7 +117,7 @@ public sealed class ErrorMessageTests : IDisposable
     public void Run_has_random_inputs_and_random_blocks_as_two_options()
     {
         var help = Cli.Run("run", "--help").Out;
-        Assert.Single(help.Split('\n'), l => l.TrimStart().StartsWith("--random ", StringComparison.Ordinal));
+        Assert.Single(help.Split('\n'), l => l.TrimStart().StartsWith("--random-inputs ", StringComparison.Ordinal));
         Assert.Single(help.Split('\n'), l => l.TrimStart().StartsWith("--random-blocks ", StringComparison.Ordinal));
     }
 
@@ -129,9 +129,9 @@ public sealed class ErrorMessageTests : IDisposable
             Assert.True(r.ExitCode == 0, r.Err);
             return System.Text.Json.JsonDocument.Parse(r.Out).RootElement.GetProperty("density").GetDouble();
         }
-        // From run: the random block count was unreachable while --random meant the tensor shape.
+        // From run: the random block count was unreachable while --random-inputs meant the tensor shape.
         var expected = BlockPatterns.BigBird(1024, 32, numRandomBlocks: 4, heads: 2, seed: 0).Density;
-        Assert.Equal(expected, Density(Cli.Run("run", "bigbird", "--random", "1,2,1024,8", "--block", "32", "--random-blocks", "4", "--runs", "1", "--warmup", "0", "--json")), 12);
+        Assert.Equal(expected, Density(Cli.Run("run", "bigbird", "--random-inputs", "1,2,1024,8", "--block", "32", "--random-blocks", "4", "--runs", "1", "--warmup", "0", "--json")), 12);
         var layout = Cli.Run("layout", "bigbird", "--seq", "1024", "--heads", "2", "--block", "32", "--random-blocks", "4", "--json");
         Assert.True(layout.ExitCode == 0, layout.Err);
         Assert.Equal(expected, System.Text.Json.JsonDocument.Parse(layout.Out).RootElement.GetProperty("stats").GetProperty("density").GetDouble(), 12);

@@ -27,7 +27,7 @@ public sealed class OutputPathTests : IDisposable
     [Fact]
     public void An_output_that_is_a_directory_says_so()
     {
-        var r = Cli.Run("run", "dense", "--random", "1,1,32,8", "--block", "16", "--out", _dir.Path);
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,1,32,8", "--block", "16", "--out", _dir.Path);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains($"--out {_dir.Path}: is a directory; give a file name", r.Err);
         Assert.DoesNotContain("denied", r.Err);
@@ -38,7 +38,7 @@ public sealed class OutputPathTests : IDisposable
     {
         string ok = _dir.File("ok.npy"), kept = _dir.File("kept.npy");
         File.WriteAllText(kept, "previous contents");
-        var r = Cli.Run("run", "dense", "--random", "1,1,32,8", "--block", "16", "--out", ok, "--layout-png", kept, "--lse", Missing("l.npy"));
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,1,32,8", "--block", "16", "--out", ok, "--layout-png", kept, "--lse", Missing("l.npy"));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--lse", r.Err);
         Assert.False(File.Exists(ok));
@@ -51,7 +51,7 @@ public sealed class OutputPathTests : IDisposable
     {
         // The layout does not fit the tensors: detected after the outputs were checked; no partial or temporary file remains.
         Npy.Npy.Write(_dir.File("ds.npy"), new[] { 1, 0, 1, 1 }, [1, 2, 2]);
-        var r = Cli.Run("run", "--from", _dir.File("ds.npy"), "--block", "16", "--random", "1,1,100,8", "--out", _dir.File("o.npy"));
+        var r = Cli.Run("run", "--from", _dir.File("ds.npy"), "--block", "16", "--random-inputs", "1,1,100,8", "--out", _dir.File("o.npy"));
         Assert.Equal(2, r.ExitCode);
         Assert.Equal(["ds.npy"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
     }
@@ -61,7 +61,7 @@ public sealed class OutputPathTests : IDisposable
     {
         string o = _dir.File("o.npy");
         File.WriteAllText(o, "old");
-        var r = Cli.Run("run", "dense", "--random", "1,1,32,8", "--block", "16", "--runs", "1", "--out", o, "--lse", _dir.File("l.npy"));
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,1,32,8", "--block", "16", "--runs", "1", "--out", o, "--lse", _dir.File("l.npy"));
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Equal([1, 1, 32, 8], Npy.Npy.ReadFloats(o).Shape);
         Assert.Equal(["l.npy", "o.npy"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName).Order());
@@ -70,7 +70,7 @@ public sealed class OutputPathTests : IDisposable
     [Fact]
     public void The_same_file_for_two_outputs_is_refused()
     {
-        var r = Cli.Run("run", "dense", "--random", "1,1,32,8", "--block", "16", "--out", _dir.File("x.npy"), "--lse", _dir.File("x.npy"));
+        var r = Cli.Run("run", "dense", "--random-inputs", "1,1,32,8", "--block", "16", "--out", _dir.File("x.npy"), "--lse", _dir.File("x.npy"));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--lse", r.Err);
         Assert.Contains("the same file as --out", r.Err);

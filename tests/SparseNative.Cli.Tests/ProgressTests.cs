@@ -7,7 +7,7 @@ namespace SparseNative.Cli.Tests;
 public sealed class ProgressTests
 {
     private static readonly string[] Args =
-        ["run", "dense", "--random", "1,1,256,16", "--block", "16", "--check", "--runs", "1", "--warmup", "0", "--backend", "portable"];
+        ["run", "dense", "--random-inputs", "1,1,256,16", "--block", "16", "--check", "--runs", "1", "--warmup", "0", "--backend", "portable"];
 
     [Fact]
     public void A_terminal_sees_the_reference_check_progress()

@@ -19,9 +19,9 @@ internal static class RunCommand
         var k = new Option<string?>("--k") { Description = "K as .npy; its head count sets the key/value heads (GQA)." };
         var v = new Option<string?>("--v") { Description = "V as .npy, same shape as K." };
         var format = EnumOption.Create("--format", "Axis order of Q, K, V and O: bhsd = [B,H,S,D], bshd = [B,S,H,D] (any case).", TensorFormat.Bhsd);
-        var random = new Option<string?>("--random") { Description = "No files: seeded random inputs Q, K, V of shape B,H,S,D (pattern blocks: --random-blocks)." };
-        var kvHeads = new Option<int?>("--kv-heads") { Description = "With --random: key/value heads (GQA), default H." };
-        var seed = new Option<int>("--seed") { Description = "Seed of --random.", DefaultValueFactory = _ => 0 };
+        var random = new Option<string?>("--random-inputs") { Description = "No files: seeded random inputs Q, K, V of shape B,H,S,D (a pattern's random blocks: --random-blocks)." };
+        var kvHeads = new Option<int?>("--kv-heads") { Description = "With --random-inputs: key/value heads (GQA), default H." };
+        var seed = new Option<int>("--seed") { Description = "Seed of --random-inputs.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out", "-o") { Description = "Write O here (.npy float32, same shape and format as Q); every output is checked before computing." };
         var lse = new Option<string?>("--lse") { Description = "Write the log-sum-exp [B, H, S] here (.npy float32)." };
         var check = new Option<bool>("--check") { Description = "Compare with the float64 reference on sampled query blocks (all blocks when few)." };
@@ -104,14 +104,14 @@ internal static class RunCommand
     private static TensorSet LoadOrGenerate(string? q, string? k, string? v, string? random, int? kvHeads, int seed, TensorFormat fmt)
     {
         bool files = q is not null || k is not null || v is not null;
-        if (files && random is not null) throw new ArgumentException("Give either --q/--k/--v or --random, not both.", "--random");
+        if (files && random is not null) throw new ArgumentException("Give either --q/--k/--v or --random-inputs, not both.", "--random-inputs");
         if (files)
         {
             if (q is null || k is null || v is null) throw new ArgumentException("--q, --k and --v must be given together.", q is null ? "--q" : k is null ? "--k" : "--v");
-            if (kvHeads is not null) throw new ArgumentException("--kv-heads goes with --random; with files K's shape sets it.", "--kv-heads");
+            if (kvHeads is not null) throw new ArgumentException("--kv-heads goes with --random-inputs; with files K's shape sets it.", "--kv-heads");
             return TensorSet.Load(q, k, v, fmt);
         }
-        if (random is null) throw new ArgumentException("Give input tensors (--q, --k, --v) or --random B,H,S,D.", "--q");
+        if (random is null) throw new ArgumentException("Give input tensors (--q, --k, --v) or --random-inputs B,H,S,D.", "--q");
         return TensorSet.Random(ProblemOptions.ParseShape(random, kvHeads), fmt, seed);
     }
 

@@ -53,10 +53,10 @@ internal sealed class ProblemOptions
     /// <summary>Parses <c>B,H,S,D</c>.</summary>
     public static AttentionShape ParseShape(string text, int? kvHeads)
     {
-        var v = ListParser.Ints(text, "--random", positive: true);
-        if (v.Length != 4) throw new ArgumentException($"--random needs B,H,S,D (four numbers), got '{text}'.", "--random");
+        var v = ListParser.Ints(text, "--random-inputs", positive: true);
+        if (v.Length != 4) throw new ArgumentException($"--random-inputs needs B,H,S,D (four numbers), got '{text}'.", "--random-inputs");
         var shape = new AttentionShape(v[0], v[1], kvHeads ?? v[1], v[2], v[2], v[3]);
-        shape.Validate("--random");
+        shape.Validate("--random-inputs");
         return shape;
     }
 }

@@ -71,7 +71,7 @@ internal sealed record TensorSet(float[] Query, float[] Key, float[] Value, Atte
     /// <summary>Seeded uniform values in [-1, 1) without exact zeros, the same on every machine for a seed.</summary>
     public static TensorSet Random(AttentionShape shape, TensorFormat format, int seed)
     {
-        shape.Validate("--random");
+        shape.Validate("--random-inputs");
         return new TensorSet(Fill(shape.QueryElements, seed), Fill(shape.KeyElements, seed + 1), Fill(shape.KeyElements, seed + 2), shape, format);
     }
 

@@ -91,7 +91,7 @@ internal static class PatternCatalog
         if (entry.NeedsInputs && request.Inputs is null)
             throw new ArgumentException(
                 $"Pattern '{entry.Name}' selects blocks from Q and K, so it needs tensors: use 'run {entry.Name} --q … --k … --v …' " +
-                "(or --random B,H,S,D) with --layout-png to draw the layout it selects.", "pattern");
+                "(or --random-inputs B,H,S,D) with --layout-png to draw the layout it selects.", "pattern");
         return entry.Build(request);
     }
 
