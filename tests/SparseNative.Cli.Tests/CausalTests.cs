@@ -30,7 +30,7 @@ public sealed class CausalTests : IDisposable
         Assert.Contains(expected, r.Out);
     }
 
-    [Fact(Skip = "needs BlockLayout.IsCausal (core branch)")]
+    [Fact]
     public void Run_causal_without_the_causal_option_is_causal_attention() =>
         // The footgun of issue 19: `run causal` without --causal let queries see later tokens inside their own block.
         RunMatchesCausalReference(["causal"], 200, BlockPatterns.Dense(200, 16), "yes (the layout is causal)");
@@ -69,7 +69,7 @@ public sealed class CausalTests : IDisposable
         Assert.Contains("--causal", table.Out);
     }
 
-    [Fact(Skip = "needs BlockLayout.IsCausal (core branch)")]
+    [Fact]
     public void Bench_compares_a_causal_layout_with_causal_dense_attention()
     {
         var r = Cli.Run("bench", "strided", "--seq", "256", "--heads", "1", "--head-dim", "8", "--block", "16", "--backends", "portable",

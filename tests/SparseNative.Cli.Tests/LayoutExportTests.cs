@@ -72,7 +72,7 @@ public sealed class LayoutExportTests : IDisposable
         Assert.True(LayoutJson(["dense", "--seq", "256", "--causal"]).GetProperty("isCausal").GetBoolean());
     }
 
-    [Fact(Skip = "needs BlockLayout.IsCausal (core branch)")]
+    [Fact]
     public void Json_says_a_causal_pattern_is_causal_without_the_causal_option()
     {
         Assert.True(LayoutJson(["causal", "--seq", "256"]).GetProperty("isCausal").GetBoolean());

@@ -7,17 +7,13 @@ namespace SparseNative.Cli.Compute;
 /// </summary>
 internal static class Causality
 {
-    /// <summary>Whether the layout itself asks for the token-level causal mask.</summary>
-    // MERGE: return layout.IsCausal; (BlockLayout.IsCausal from the core branch: every causal pattern builder sets it)
-    public static bool LayoutIsCausal(BlockLayout layout) => false;
-
     /// <summary>Whether attention with this layout and <c>--causal</c> setting is causal (what <c>Forward</c> applies).</summary>
-    public static bool EffectiveCausal(BlockLayout layout, bool causalOption) => causalOption || LayoutIsCausal(layout);
+    public static bool EffectiveCausal(BlockLayout layout, bool causalOption) => causalOption || layout.IsCausal;
 
     /// <inheritdoc cref="EffectiveCausal(BlockLayout, bool)"/>
     public static bool EffectiveCausal(BlockLayout layout, AttentionOptions options) => EffectiveCausal(layout, options.Causal);
 
     /// <summary>How a report says it: "yes (--causal)", "yes (the layout is causal)" or "no".</summary>
     public static string Describe(BlockLayout layout, bool causalOption) =>
-        causalOption ? "yes (--causal)" : LayoutIsCausal(layout) ? "yes (the layout is causal)" : "no";
+        causalOption ? "yes (--causal)" : layout.IsCausal ? "yes (the layout is causal)" : "no";
 }
