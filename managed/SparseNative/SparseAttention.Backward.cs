@@ -31,7 +31,7 @@ public static partial class SparseAttention
         var forward = CreateProblem(query, key, value, AsForwardResult(output), AsForwardResult(logSumExp), shape, layout, options);
         var problem = CreateBackwardProblem(forward, outputGradient, queryGradient, keyGradient, valueGradient, options);
         var backend = BackendRegistry.Select(options.Backend, forward, backward: true);
-        if (Log is not null) Trace($"backward {shape} block {layout.BlockSize} density {layout.Density:P1}: {backend.Kind} (requested {options.Backend})");
+        if (Log is not null) Trace("backward " + forward.Settings.Describe(backend.Kind, options.Backend));
         backend.Backward(problem);
         return backend.Kind;
     }

@@ -20,12 +20,12 @@ public static partial class SparseAttention
         Span<float> dQ, Span<float> dK, Span<float> dV, AttentionOptions options)
     {
         var shape = forward.Shape;
-        const string queryFormula = "Batch·QueryHeads·QueryLength·HeadDim", keyFormula = "Batch·KeyValueHeads·KeyLength·HeadDim";
-        Length(forward.LogSumExp.Length, shape.LogSumExpElements, "logSumExp", "Batch·QueryHeads·QueryLength");
-        Length(dO.Length, shape.QueryElements, "outputGradient", queryFormula);
-        Length(dQ.Length, shape.QueryElements, "queryGradient", queryFormula);
-        Length(dK.Length, shape.KeyElements, "keyGradient", keyFormula);
-        Length(dV.Length, shape.KeyElements, "valueGradient", keyFormula);
+        // CreateProblem checked a log-sum-exp that is present; the backward cannot do without one.
+        LogSumExpShaped(forward.LogSumExp.Length, shape, "logSumExp");
+        QueryShaped(dO.Length, shape, "outputGradient");
+        QueryShaped(dQ.Length, shape, "queryGradient");
+        KeyShaped(dK.Length, shape, "keyGradient");
+        KeyShaped(dV.Length, shape, "valueGradient");
 
         // A gradient that overlaps an input would be read after it is written, and two gradients that overlap would
         // overwrite each other: silent wrong answers either way.

@@ -1,5 +1,3 @@
-using SparseNative.Kernels;
-
 namespace SparseNative;
 
 /// <summary>
@@ -17,19 +15,20 @@ internal static unsafe class ReferenceBackward
         fixed (float* dO = p.OutputGradient, dQ = p.QueryGradient, dK = p.KeyGradient, dV = p.ValueGradient)
         fixed (int* segQ = f.QuerySegments, segK = f.KeySegments)
         {
-            var job = new Group(BackwardJob.Create(p, q, k, v, o, lse, segQ, segK, dO, dQ, dK, dV));
+            var job = new Group(f, q, k, v, o, lse, segQ, segK, dO, dQ, dK, dV);
             var s = f.Shape;
             Parallel.For(0, s.Batch * s.KeyValueHeads, new ParallelOptions { MaxDegreeOfParallelism = f.Threads }, job.Run);
         }
     }
 
-    private sealed class Group(BackwardJob job)
+    private sealed class Group(in AttentionProblem f, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK,
+        float* dO, float* dQ, float* dK, float* dV) : PinnedProblem(f, q, k, v, o, lse, segQ, segK)
     {
-        private readonly KernelJob _t = job.Forward;
+        private readonly float _scale = f.Scale;
 
         public void Run(int flat)
         {
-            var s = _t.Shape;
+            var s = Geometry.Shape;
             int d = s.HeadDim, b = flat / s.KeyValueHeads, kvh = flat % s.KeyValueHeads;
             var dk = new double[(long)s.KeyLength * d];
             var dv = new double[(long)s.KeyLength * d];
@@ -39,16 +38,15 @@ internal static unsafe class ReferenceBackward
             for (int h = kvh * s.GroupSize; h < (kvh + 1) * s.GroupSize; h++)
                 for (int i = 0; i < s.QueryLength; i++)
                 {
-                    float* qi = Row(_t.Q, b, h, s.QueryHeads, s.QueryLength, i);
-                    float* doi = Row(job.OutputGradient, b, h, s.QueryHeads, s.QueryLength, i);
-                    float* dqi = Row(job.QueryGradient, b, h, s.QueryHeads, s.QueryLength, i);
+                    long row = Geometry.Queries.Row(b, h, i);
+                    float* qi = Q + row, doi = dO + row, dqi = dQ + row;
                     AllowedKeys(b, h, i, keys);
                     Array.Clear(dq);
                     if (keys.Count > 0)
                     {
                         // Softmax of the row: p_j = exp(s_j − max) / Σ exp(s_k − max).
                         double max = double.NegativeInfinity, sum = 0;
-                        foreach (int j in keys) max = Math.Max(max, p[j] = Score(qi, KeyRow(_t.K, b, kvh, j), d));
+                        foreach (int j in keys) max = Math.Max(max, p[j] = Score(qi, K + Geometry.Keys.Row(b, kvh, j), d));
                         foreach (int j in keys) sum += p[j] = Math.Exp(p[j] - max);
                         foreach (int j in keys) p[j] /= sum;
 
@@ -57,12 +55,13 @@ internal static unsafe class ReferenceBackward
                         for (int c = 0; c < d; c++)
                         {
                             double oc = 0;
-                            foreach (int j in keys) oc += p[j] * KeyRow(_t.V, b, kvh, j)[c];
+                            foreach (int j in keys) oc += p[j] * V[Geometry.Keys.Row(b, kvh, j) + c];
                             delta += doi[c] * oc;
                         }
                         foreach (int j in keys)
                         {
-                            float* kj = KeyRow(_t.K, b, kvh, j), vj = KeyRow(_t.V, b, kvh, j);
+                            long keyRow = Geometry.Keys.Row(b, kvh, j);
+                            float* kj = K + keyRow, vj = V + keyRow;
                             double dp = 0;
                             for (int c = 0; c < d; c++) dp += (double)doi[c] * vj[c];
                             double ds = p[j] * (dp - delta); // dL/ds_ij
@@ -75,14 +74,15 @@ internal static unsafe class ReferenceBackward
                         }
                     }
                     // s = scale · q·k, so dq and dk carry one factor of the scale.
-                    for (int c = 0; c < d; c++) dqi[c] = (float)(job.Scale * dq[c]);
+                    for (int c = 0; c < d; c++) dqi[c] = (float)(_scale * dq[c]);
                 }
             for (int j = 0; j < s.KeyLength; j++)
             {
-                float* dkj = KeyRow(job.KeyGradient, b, kvh, j), dvj = KeyRow(job.ValueGradient, b, kvh, j);
+                long keyRow = Geometry.Keys.Row(b, kvh, j);
+                float* dkj = dK + keyRow, dvj = dV + keyRow;
                 for (int c = 0; c < d; c++)
                 {
-                    dkj[c] = (float)(job.Scale * dk[(long)j * d + c]);
+                    dkj[c] = (float)(_scale * dk[(long)j * d + c]);
                     dvj[c] = (float)dv[(long)j * d + c];
                 }
             }
@@ -91,28 +91,19 @@ internal static unsafe class ReferenceBackward
         /// <summary>The keys query <paramref name="i"/> of head <paramref name="h"/> attends to (docs/SEMANTICS.md rules 1–4).</summary>
         private void AllowedKeys(int b, int h, int i, List<int> keys)
         {
-            var s = _t.Shape;
-            int bs = _t.BlockSize;
+            var s = Geometry.Shape;
+            int bs = Geometry.BlockSize;
             keys.Clear();
-            foreach (int kb in _t.Layout.Row(_t.Layout.ListForHead(h), i / bs))
+            foreach (int kb in Layout.Row(Layout.ListForHead(h), i / bs))
                 for (int j = kb * bs; j < Math.Min((kb + 1) * bs, s.KeyLength); j++)
-                {
-                    if (_t.Causal && j > i + _t.CausalOffset) continue;
-                    if (_t.SegQ != null && _t.SegQ[(long)b * s.QueryLength + i] != _t.SegK[(long)b * s.KeyLength + j]) continue;
-                    keys.Add(j);
-                }
+                    if (TokenAllowed(b, i, j)) keys.Add(j);
         }
 
         private double Score(float* qi, float* kj, int d)
         {
             double dot = 0;
             for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-            return dot * job.Scale;
+            return dot * _scale;
         }
-
-        private float* Row(float* tensor, int b, int h, int heads, int length, int t) =>
-            tensor + _t.HeadBase(b, h, heads, length) + t * _t.RowStride(heads);
-
-        private float* KeyRow(float* tensor, int b, int kvh, int j) => Row(tensor, b, kvh, _t.Shape.KeyValueHeads, _t.Shape.KeyLength, j);
     }
 }

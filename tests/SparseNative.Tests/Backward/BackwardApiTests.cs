@@ -119,6 +119,30 @@ public class BackwardApiTests
         Assert.Contains($"backward not implemented by {backend}", ex.Message);
     }
 
+    public static TheoryData<Backend> BackendsWithABackward => new([Backend.Reference, .. KernelCheck.SimdBackends]);
+
+    [Theory]
+    [MemberData(nameof(BackendsWithABackward))]
+    public void ACausalLayoutGivesTheCausalGradients(Backend backend)
+    {
+        KernelCheck.SkipIfUnavailable(backend);
+        // Cross shape (the diagonal is bottom-right aligned), GQA, a short last block of each side.
+        var s = new AttentionShape(1, 4, 2, 37, 70, 16);
+        var layout = KernelCheck.Layout(s, 16, 2, 0.9, seed: 31);
+        Assert.False(layout.IsCausal);
+        var x = BackwardCheck.RandomInputs(new(s, layout, Seed: 31));
+
+        var byOption = BackwardCheck.Run(backend, new(s, layout, Causal: true, Seed: 31), x);
+        var byLayout = BackwardCheck.Run(backend, new(s, layout.WithCausal(true), Causal: false, Seed: 31), x);
+        var unmasked = BackwardCheck.Run(backend, new(s, layout, Causal: false, Seed: 31), x);
+
+        // The same effective flag, so the same arithmetic: bitwise equal; and the mask does change the gradients.
+        Assert.Equal(byOption.Query, byLayout.Query);
+        Assert.Equal(byOption.Key, byLayout.Key);
+        Assert.Equal(byOption.Value, byLayout.Value);
+        Assert.NotEqual(unmasked.Key, byLayout.Key);
+    }
+
     [Fact]
     public void AutoPicksTheBestManagedBackend()
     {

@@ -22,7 +22,7 @@ internal static unsafe class FusedBackward
     {
         var f = p.Forward;
         var s = f.Shape;
-        var rowStats = ArrayPool<float>.Shared.Rent(checked((int)(2 * s.LogSumExpElements)));
+        var rowStats = ArrayPool<float>.Shared.Rent(checked((int)BackwardJob.RowStatsFloats(s)));
         try
         {
             fixed (float* q = f.Query, k = f.Key, v = f.Value, o = f.Output, lse = f.LogSumExp)
@@ -30,15 +30,14 @@ internal static unsafe class FusedBackward
             fixed (int* segQ = f.QuerySegments, segK = f.KeySegments)
             fixed (float* stats = rowStats)
             {
-                var job = BackwardJob.Create(p, q, k, v, o, lse, segQ, segK, dO, dQ, dK, dV);
-                job.RowLse2 = stats;
-                job.RowDelta = stats + s.LogSumExpElements;
+                var job = new BackwardJob(new KernelJob(f, q, k, v, o, lse, segQ, segK), f.Scale, dO, dQ, dK, dV, stats);
+                ref readonly var g = ref job.Forward.Geometry;
                 long work = f.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / f.Layout.LayoutCount);
                 int threads = (int)Math.Min(f.Threads, Math.Max(1, work / MinBlocksPerExtraThread));
 
                 // The query-block pass first: it writes the row statistics the key-block pass reads.
-                RunPass<QueryBlockPass<TIsa, TVec>>(job, checked(s.Batch * s.QueryHeads * f.Layout.QueryBlocks), threads);
-                RunPass<KeyBlockPass<TIsa, TVec>>(job, checked(s.Batch * s.KeyValueHeads * f.Layout.KeyBlocks), threads);
+                RunPass<QueryBlockPass<TIsa, TVec>>(job, checked(s.Batch * s.QueryHeads * g.QueryBlocks), threads);
+                RunPass<KeyBlockPass<TIsa, TVec>>(job, checked(s.Batch * s.KeyValueHeads * g.KeyBlocks), threads);
             }
         }
         finally

@@ -16,20 +16,21 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec> : IBackwardPass
     where TVec : unmanaged
 {
     public static int[] RentOrderByCost(BackwardJob job, out int count) =>
-        BackwardSchedule.RentKeyBlockOrder(job.Forward.Shape, job.Forward.Layout, out count);
+        BackwardSchedule.RentKeyBlockOrder(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Process(BackwardJob job, int item, float* scratch)
     {
         var f = job.Forward;
-        var s = f.Shape;
-        int bs = f.BlockSize, d = s.HeadDim, keyBlocks = f.Layout.KeyBlocks;
-        int kb = item % keyBlocks, bkv = item / keyBlocks;
+        ref readonly var g = ref f.Geometry;
+        var s = g.Shape;
+        int bs = g.BlockSize, d = s.HeadDim;
+        int kb = item % g.KeyBlocks, bkv = item / g.KeyBlocks;
         int kvh = bkv % s.KeyValueHeads, b = bkv / s.KeyValueHeads;
         int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
 
-        long qStride = f.RowStride(s.QueryHeads), kvStride = f.RowStride(s.KeyValueHeads);
-        long kvOffset = f.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength) + kStart * kvStride;
+        long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
+        long kvOffset = g.Keys.Row(b, kvh, kStart);
 
         float* kT = scratch + BackwardScratchLayout.PackedA(bs, d);
         float* vT = scratch + BackwardScratchLayout.PackedB(bs, d);
@@ -51,7 +52,7 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec> : IBackwardPass
 
         for (int h = kvh * s.GroupSize; h < (kvh + 1) * s.GroupSize; h++)
         {
-            long qHead = f.HeadBase(b, h, s.QueryHeads, s.QueryLength);
+            long qHead = g.Queries.HeadBase(b, h);
             foreach (int qb in VisibleColumn(f, h, kb, kStart))
             {
                 int qStart = qb * bs, qValid = Math.Min(bs, s.QueryLength - qStart);
@@ -73,7 +74,7 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec> : IBackwardPass
                     q = qPad; dO = doPad; stride = d;
                 }
                 // The statistics the query-block pass computed; padded rows get P = 0.
-                long row = job.RowIndex(b, h, qStart);
+                long row = g.LogSumExpBase(b, h) + qStart;
                 new ReadOnlySpan<float>(job.RowLse2 + row, qValid).CopyTo(new Span<float>(lse2, qValid));
                 new ReadOnlySpan<float>(job.RowDelta + row, qValid).CopyTo(new Span<float>(delta, qValid));
                 new Span<float>(lse2 + qValid, queryRows - qValid).Fill(float.PositiveInfinity);
@@ -100,10 +101,11 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec> : IBackwardPass
     private static ReadOnlySpan<int> VisibleColumn(KernelJob f, int h, int kb, int kStart)
     {
         var column = f.Layout.Column(f.Layout.ListForHead(h), kb);
-        if (!f.Causal) return column;
-        long firstQuery = (long)kStart - f.CausalOffset;
-        if (firstQuery >= f.Shape.QueryLength) return [];
-        int firstBlock = (int)(Math.Max(0, firstQuery) / f.BlockSize);
+        ref readonly var g = ref f.Geometry;
+        if (!g.Causal) return column;
+        long firstQuery = (long)kStart - g.CausalOffset;
+        if (firstQuery >= g.Shape.QueryLength) return [];
+        int firstBlock = (int)(Math.Max(0, firstQuery) / g.BlockSize);
         int at = column.BinarySearch(firstBlock);
         return column[(at >= 0 ? at : ~at)..];
     }
@@ -114,15 +116,16 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec> : IBackwardPass
     /// </summary>
     private static void MaskQueryMajor(KernelJob f, int b, int qStart, int qValid, int kStart, int kValid, int bs, int columns, float* s)
     {
-        var shape = f.Shape;
+        ref readonly var g = ref f.Geometry;
+        var shape = g.Shape;
         int* segQ = f.SegQ == null ? null : f.SegQ + (long)b * shape.QueryLength + qStart;
         int* segK = f.SegK == null ? null : f.SegK + (long)b * shape.KeyLength + kStart;
         for (int i = 0; i < qValid; i++)
         {
             var row = new Span<float>(s + (long)i * bs, columns);
             // Query qStart + i sees keys kStart + j with j ≤ qStart + i + offset − kStart, and only the valid ones.
-            long lastVisible = Math.Min((long)qStart + i + f.CausalOffset - kStart, kValid - 1);
-            int visible = f.Causal ? (int)Math.Clamp(lastVisible + 1, 0, columns) : kValid;
+            long lastVisible = Math.Min((long)qStart + i + g.CausalOffset - kStart, kValid - 1);
+            int visible = g.Causal ? (int)Math.Clamp(lastVisible + 1, 0, columns) : kValid;
             row[visible..].Fill(float.NegativeInfinity);
             if (segQ != null)
             {

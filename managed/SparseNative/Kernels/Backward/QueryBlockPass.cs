@@ -14,22 +14,23 @@ internal readonly unsafe struct QueryBlockPass<TIsa, TVec> : IBackwardPass
     where TVec : unmanaged
 {
     public static int[] RentOrderByCost(BackwardJob job, out int count) =>
-        WorkSchedule.RentOrderByCost(job.Forward.Shape, job.Forward.Layout, out count);
+        WorkSchedule.RentOrderByCost(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Process(BackwardJob job, int item, float* scratch)
     {
         var f = job.Forward;
-        var s = f.Shape;
-        int bs = f.BlockSize, d = s.HeadDim;
-        int qb = item % f.QueryBlocks, bh = item / f.QueryBlocks;
+        ref readonly var g = ref f.Geometry;
+        var s = g.Shape;
+        int bs = g.BlockSize, d = s.HeadDim;
+        int qb = item % g.QueryBlocks, bh = item / g.QueryBlocks;
         int h = bh % s.QueryHeads, b = bh / s.QueryHeads, kvh = h / s.GroupSize;
         int qStart = qb * bs, qValid = Math.Min(bs, s.QueryLength - qStart);
 
-        long qStride = f.RowStride(s.QueryHeads), kvStride = f.RowStride(s.KeyValueHeads);
-        long qOffset = f.HeadBase(b, h, s.QueryHeads, s.QueryLength) + qStart * qStride;
-        float* k = f.K + f.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength);
-        float* v = f.V + f.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength);
+        long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
+        long qOffset = g.Queries.Row(b, h, qStart);
+        float* k = f.K + g.Keys.HeadBase(b, kvh);
+        float* v = f.V + g.Keys.HeadBase(b, kvh);
 
         float* qT = scratch + BackwardScratchLayout.PackedA(bs, d);
         float* doT = scratch + BackwardScratchLayout.PackedB(bs, d);
@@ -54,7 +55,7 @@ internal readonly unsafe struct QueryBlockPass<TIsa, TVec> : IBackwardPass
         {
             int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
             // Columns ascend: once a block lies wholly above the causal diagonal, so do all later ones.
-            if (f.Causal && kStart > (long)qStart + qValid - 1 + f.CausalOffset) break;
+            if (g.Causal && kStart > (long)qStart + qValid - 1 + g.CausalOffset) break;
             var kind = FusedBlockKernel<TIsa, TVec>.Classify(f, b, qStart, kStart, kValid, bs, queriesUniform, querySegment);
             if (kind == FusedBlockKernel<TIsa, TVec>.BlockKind.Masked) continue;
 
@@ -89,7 +90,7 @@ internal readonly unsafe struct QueryBlockPass<TIsa, TVec> : IBackwardPass
         long stride, int d, float* lse2, float* delta)
     {
         var f = job.Forward;
-        long row = job.RowIndex(b, h, qStart);
+        long row = f.Geometry.LogSumExpBase(b, h) + qStart;
         for (int i = 0; i < qValid; i++)
         {
             float lse = f.Lse[row + i];
