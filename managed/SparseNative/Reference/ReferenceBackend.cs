@@ -79,11 +79,14 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
 
         private float* KeyRow(int b, int kvh, int j) => K + Geometry.Keys.Row(b, kvh, j);
 
-        private double Score(float* qi, float* kj, int d)
-        {
-            double dot = 0;
-            for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-            return dot * _scale;
-        }
+        private double Score(float* qi, float* kj, int d) => ReferenceBackend.Score(qi, kj, d, _scale);
+    }
+
+    /// <summary>scale · q·k in float64: the score both reference passes (forward and backward) compute.</summary>
+    internal static double Score(float* qi, float* kj, int d, float scale)
+    {
+        double dot = 0;
+        for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
+        return dot * scale;
     }
 }

@@ -99,11 +99,6 @@ internal static unsafe class ReferenceBackward
                     if (TokenAllowed(b, i, j)) keys.Add(j);
         }
 
-        private double Score(float* qi, float* kj, int d)
-        {
-            double dot = 0;
-            for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-            return dot * _scale;
-        }
+        private double Score(float* qi, float* kj, int d) => ReferenceBackend.Score(qi, kj, d, _scale);
     }
 }

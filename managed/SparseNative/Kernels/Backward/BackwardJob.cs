@@ -2,7 +2,7 @@ namespace SparseNative.Kernels;
 
 /// <summary>
 /// One backward call as the workers see it: the forward's tensors and geometry (<see cref="Forward"/>, read only), dO, the
-/// three gradients, the per-row statistics shared by the two passes, and the work queue of the pass that is running.
+/// three gradients, and the per-row statistics shared by the two passes.
 /// Pointers are pinned by the caller for the duration of the call.
 /// </summary>
 internal sealed unsafe class BackwardJob(KernelJob forward, float scale, float* dO, float* dQ, float* dK, float* dV, float* rowStats)
@@ -19,11 +19,6 @@ internal sealed unsafe class BackwardJob(KernelJob forward, float scale, float* 
     /// so every P of the row is 0) and D = rowsum(dO ∘ O). Written by the query-block pass, read by the key-block pass.
     /// </summary>
     public readonly float* RowLse2 = rowStats, RowDelta = rowStats + forward.Geometry.Shape.LogSumExpElements;
-
-    /// <summary>Work items of the running pass, most expensive first; workers take the next one with an atomic increment.</summary>
-    public int[] Order = [];
-    public int Count;
-    public int Next;
 
     /// <summary>Floats of row statistics the job needs (<see cref="RowLse2"/> and <see cref="RowDelta"/>).</summary>
     public static long RowStatsFloats(AttentionShape shape) => 2 * shape.LogSumExpElements;

@@ -13,9 +13,6 @@ namespace SparseNative.Kernels;
 /// </summary>
 internal static unsafe class FusedBackward
 {
-    /// <summary>Below this many active block pairs per extra thread a pass runs on the calling thread.</summary>
-    private const long MinBlocksPerExtraThread = 8;
-
     public static void Run<TIsa, TVec>(in BackwardProblem p)
         where TIsa : struct, ISimdIsa<TVec>
         where TVec : unmanaged
@@ -32,48 +29,16 @@ internal static unsafe class FusedBackward
             {
                 var job = new BackwardJob(new KernelJob(f, q, k, v, o, lse, segQ, segK), f.Scale, dO, dQ, dK, dV, stats);
                 ref readonly var g = ref job.Forward.Geometry;
-                long work = f.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / f.Layout.LayoutCount);
-                int threads = (int)Math.Min(f.Threads, Math.Max(1, work / MinBlocksPerExtraThread));
+                int threads = WorkItems.Threads(f.Threads, f.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / f.Layout.LayoutCount));
 
                 // The query-block pass first: it writes the row statistics the key-block pass reads.
-                RunPass<QueryBlockPass<TIsa, TVec>>(job, checked(s.Batch * s.QueryHeads * g.QueryBlocks), threads);
-                RunPass<KeyBlockPass<TIsa, TVec>>(job, checked(s.Batch * s.KeyValueHeads * g.KeyBlocks), threads);
+                WorkItems.Run(new QueryBlockPass<TIsa, TVec>(job), checked(s.Batch * s.QueryHeads * g.QueryBlocks), threads);
+                WorkItems.Run(new KeyBlockPass<TIsa, TVec>(job), checked(s.Batch * s.KeyValueHeads * g.KeyBlocks), threads);
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(rowStats);
         }
-    }
-
-    private static void RunPass<TPass>(BackwardJob job, int items, int threads)
-        where TPass : struct, IBackwardPass
-    {
-        threads = Math.Min(threads, items);
-        if (threads <= 1)
-        {
-            float* scratch = KernelScratch.ForCurrentThread().Reserve(job.ScratchFloats);
-            for (int item = 0; item < items; item++) TPass.Process(job, item, scratch);
-            return;
-        }
-        job.Order = TPass.RentOrderByCost(job, out job.Count);
-        job.Next = 0;
-        try
-        {
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Drain<TPass>(job));
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(job.Order);
-            job.Order = [];
-        }
-    }
-
-    private static void Drain<TPass>(BackwardJob job) where TPass : struct, IBackwardPass
-    {
-        float* scratch = KernelScratch.ForCurrentThread().Reserve(job.ScratchFloats);
-        int next;
-        while ((next = Interlocked.Increment(ref job.Next) - 1) < job.Count)
-            TPass.Process(job, job.Order[next], scratch);
     }
 }

@@ -11,15 +11,18 @@ namespace SparseNative.Kernels;
 /// dK += dSᵀ·Q; finally dK · scale. The whole group accumulates in one item, in a fixed order, so dK and dV need no
 /// atomics and do not depend on the thread count.
 /// </summary>
-internal readonly unsafe struct KeyBlockPass<TIsa, TVec> : IBackwardPass
+internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job) : IWorkItems
     where TIsa : struct, ISimdIsa<TVec>
     where TVec : unmanaged
 {
-    public static int[] RentOrderByCost(BackwardJob job, out int count) =>
-        BackwardSchedule.RentKeyBlockOrder(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
+    public long ScratchFloats => job.ScratchFloats;
+
+    public int[] RentOrderByCost(out int count) => BackwardSchedule.RentKeyBlockOrder(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
+
+    public void Process(int item, float* scratch) => Compute(job, item, scratch);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Process(BackwardJob job, int item, float* scratch)
+    private static void Compute(BackwardJob job, int item, float* scratch)
     {
         var f = job.Forward;
         ref readonly var g = ref f.Geometry;

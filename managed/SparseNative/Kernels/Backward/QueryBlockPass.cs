@@ -9,15 +9,18 @@ namespace SparseNative.Kernels;
 /// by scale·log2 e and dOᵀ packed once; per active key block, Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ, dSᵀ = 2^(Sᵀ − lse₂) ∘ (dPᵀ − D) and
 /// dQ += dSᵀᵀ·K; finally dQ · scale. Each item owns its rows of dQ, so nothing is shared between threads.
 /// </summary>
-internal readonly unsafe struct QueryBlockPass<TIsa, TVec> : IBackwardPass
+internal readonly unsafe struct QueryBlockPass<TIsa, TVec>(BackwardJob job) : IWorkItems
     where TIsa : struct, ISimdIsa<TVec>
     where TVec : unmanaged
 {
-    public static int[] RentOrderByCost(BackwardJob job, out int count) =>
-        WorkSchedule.RentOrderByCost(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
+    public long ScratchFloats => job.ScratchFloats;
+
+    public int[] RentOrderByCost(out int count) => WorkSchedule.RentOrderByCost(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
+
+    public void Process(int item, float* scratch) => Compute(job, item, scratch);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Process(BackwardJob job, int item, float* scratch)
+    private static void Compute(BackwardJob job, int item, float* scratch)
     {
         var f = job.Forward;
         ref readonly var g = ref f.Geometry;
