@@ -100,7 +100,7 @@ public class NativeLoadChildTests
     {
         Expected();
         var (ran, error) = RunOnce(Backend.Auto);
-        Assert.True(error <= 1e-5, $"{ran}: relative error {error}");
+        Assert.True(error <= Tolerances.ForwardRelative, $"{ran}: relative error {error}");
     }
 
     private static (Backend Ran, double Error) RunOnce(Backend backend)
