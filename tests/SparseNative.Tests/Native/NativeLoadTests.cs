@@ -63,17 +63,20 @@ public class NativeLoadTests
         }, $"native library case '{@case}'", TimeSpan.FromMinutes(2));
 }
 
-/// <summary>Runs only in a child process of <see cref="NativeLoadTests"/>, with the library path under test.</summary>
+/// <summary>
+/// Exists only in a child process of <see cref="NativeLoadTests"/>, with the library path under test; a normal run does
+/// not discover it.
+/// </summary>
 public class NativeLoadChildTests
 {
     private static (string Case, string Text) Expected()
     {
-        string? c = Environment.GetEnvironmentVariable(NativeLoadTests.CaseVariable);
-        if (c is null) Assert.Skip($"runs in a child process with {NativeLoadTests.CaseVariable} set (see NativeLoadTests)");
+        string c = Environment.GetEnvironmentVariable(NativeLoadTests.CaseVariable)
+            ?? throw new InvalidOperationException($"{NativeLoadTests.CaseVariable} is not set");
         return (c, Environment.GetEnvironmentVariable(NativeLoadTests.TextVariable) ?? "");
     }
 
-    [Fact]
+    [ChildProcessFact(NativeLoadTests.CaseVariable)]
     public void TheBackendReportsTheOutcome()
     {
         var (c, text) = Expected();
@@ -95,7 +98,7 @@ public class NativeLoadChildTests
         Assert.Contains(text, ex.Message);
     }
 
-    [Fact]
+    [ChildProcessFact(NativeLoadTests.CaseVariable)]
     public void AutoStillRunsAndIsCorrect()
     {
         Expected();
