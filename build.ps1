@@ -117,9 +117,9 @@ function Invoke-Tests {
   # The managed CUDA backend end to end against the CUDA sources compiled for the CPU (native/cuda/emu): no GPU needed.
   $emu = Join-Path $NativeBuild 'testlib/libsparsenative_cuda_emu.so'
   if (Test-Path $emu) {
-    $env:SPARSENATIVE_CUDA_LIBRARY = $emu
+    $env:SPARSENATIVE_CUDA_PATH = $emu
     try { Invoke-Suite 'CUDA backend managed tests on the CPU-emulated CUDA library' "tests/SparseNative.Tests/bin/$Config/net10.0/SparseNative.Tests$ext" @('-namespace', 'SparseNative.Tests.Cuda') }
-    finally { Remove-Item Env:SPARSENATIVE_CUDA_LIBRARY }
+    finally { Remove-Item Env:SPARSENATIVE_CUDA_PATH }
   }
   if (Test-Path 'tests/SparseNative.Cli.Tests') {
     Invoke-Suite 'command-line tool tests' "tests/SparseNative.Cli.Tests/bin/$Config/net10.0/SparseNative.Cli.Tests$ext" @()

@@ -110,7 +110,7 @@ run_tests() {
   # The managed CUDA backend end to end against the CUDA sources compiled for the CPU (native/cuda/emu): no GPU needed.
   local emu="$NATIVE_BUILD/testlib/libsparsenative_cuda_emu.so"
   if [ -f "$emu" ]; then
-    SPARSENATIVE_CUDA_LIBRARY="$emu" run_xunit "CUDA backend managed tests on the CPU-emulated CUDA library" \
+    SPARSENATIVE_CUDA_PATH="$emu" run_xunit "CUDA backend managed tests on the CPU-emulated CUDA library" \
       "$bin/SparseNative.Tests" -namespace SparseNative.Tests.Cuda
   fi
   if [ -d tests/SparseNative.Cli.Tests ]; then
