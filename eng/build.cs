@@ -20,7 +20,8 @@ static class Driver
           build  native library (CMake, Release) + every .NET project
           test   build, then CTest (C library), the managed tests, the managed CUDA tests on the CPU-emulated CUDA
                  library, the command-line tool tests, the NEON tests under qemu (linux-arm64), the packed-package
-                 consumer test; the last line is "N passed, N failed, N skipped"
+                 consumer test; the last line is "N passed, N failed, N skipped". `test STEP...` runs only the
+                 steps named: ctest managed cuda-emu cli neon-qemu consumer
           demo   16k-token BigBird attention: backend, time, density, speedup over dense, error vs the reference
           bench  the quick benchmark (FMA peak, every backend, ONNX Runtime peers); extra args go to it
           pack   the SparseNative and SparseNative.Cli NuGet packages into artifacts/packages, versioned
@@ -37,6 +38,9 @@ static class Driver
     // The variable that points the managed CUDA backend at a CUDA library: here the CPU-emulated one.
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_LIBRARY";
 
+    // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
+    static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "neon-qemu", "consumer"];
+
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";
     static readonly bool SkipArm64 = Environment.GetEnvironmentVariable("SPARSENATIVE_SKIP_ARM64") == "1";
@@ -45,9 +49,6 @@ static class Driver
     static readonly string Packages = Path.Combine(Root, "artifacts", "packages");
     static readonly string Results = Path.Combine(Root, "build", "test-results");
     static readonly string Exe = OperatingSystem.IsWindows() ? ".exe" : "";
-    // CMake's default file name of the native library on this OS.
-    static readonly string NativeName = OperatingSystem.IsWindows() ? "sparsenative.dll"
-        : OperatingSystem.IsMacOS() ? "libsparsenative.dylib" : "libsparsenative.so";
 
     public static int Run(string[] args)
     {
@@ -58,7 +59,10 @@ static class Driver
             switch (verb)
             {
                 case "build": BuildNative(); BuildManaged(); return 0;
-                case "test": return Test();
+                case "test":
+                    if (rest.Except(TestSteps).ToArray() is { Length: > 0 } unknown)
+                        return Fail($"unknown test step {string.Join(' ', unknown)} (the steps: {string.Join(' ', TestSteps)})");
+                    return Test(rest.Length > 0 ? rest : TestSteps);
                 case "demo":
                     BuildNative(); BuildManaged();
                     return Exec("dotnet", [$"managed/SparseNative.Cli/bin/{Config}/net10.0/SparseNative.Cli.dll", "demo", .. rest]);
@@ -149,7 +153,7 @@ static class Driver
 
     // ---- test ----------------------------------------------------------------------------------------------------
 
-    static int Test()
+    static int Test(string[] steps)
     {
         var tally = new Tally();
         if (Directory.Exists(Results)) Directory.Delete(Results, true);
@@ -158,32 +162,7 @@ static class Driver
         {
             BuildNative();
             BuildManaged();
-            RunSuite(tally, "CTest: the C library against its own float64 reference", "ctest",
-                ["--test-dir", NativeBuild, "--output-on-failure", "-C", "Release", "--output-junit", ResultFile("ctest")], "ctest");
-
-            string tests = $"tests/SparseNative.Tests/bin/{Config}/net10.0/SparseNative.Tests{Exe}";
-            RunXunit(tally, "managed tests", tests, [], "managed");
-            // The managed CUDA backend end to end against the CUDA sources compiled for the CPU (native/cuda/emu).
-            string emu = Path.Combine(NativeBuild, "testlib", "libsparsenative_cuda_emu.so");
-            if (File.Exists(emu))
-                RunXunit(tally, "CUDA backend managed tests on the CPU-emulated CUDA library", tests,
-                    ["-namespace", "SparseNative.Tests.Cuda"], "cuda-emu", new() { [CudaLibraryVariable] = emu });
-            else
-                tally.Skip("CUDA backend managed tests", $"no emulated CUDA library at {emu} (CMake SPARSENATIVE_CUDA=OFF?)");
-            RunXunit(tally, "command-line tool tests", $"tests/SparseNative.Cli.Tests/bin/{Config}/net10.0/SparseNative.Cli.Tests{Exe}", [], "cli");
-
-            if (BuildNativeArm64())
-                RunSuite(tally, "NEON kernel tests: linux-arm64 under qemu", "bash",
-                    ["tests/arm64/run-under-qemu.sh", Path.Combine(Root, "build", "arm64-tests"), "-result-junit", ResultFile("neon-qemu")], "neon-qemu");
-            else
-                tally.Skip("NEON kernel tests under qemu", SkipArm64 ? "SPARSENATIVE_SKIP_ARM64=1" : "Linux only");
-
-            Pack(release: false);
-            if (OperatingSystem.IsLinux())
-                RunSuite(tally, "package consumer test (fresh project, local feed)", "bash",
-                    ["tests/consumer/run.sh", Packages, ResultFile("consumer")], "consumer");
-            else
-                tally.Skip("package consumer test", "its script is bash");
+            foreach (var step in TestSteps.Where(steps.Contains)) RunStep(tally, step);
         }
         catch (StepFailed e) { tally.Failures.Add(e.Message); tally.Failed++; }
 
@@ -191,6 +170,47 @@ static class Driver
         foreach (var f in tally.Failures) Console.WriteLine($"FAILED: {f}");
         Console.WriteLine($"{tally.Passed} passed, {tally.Failed} failed, {tally.Skipped} skipped");
         return tally.Failed == 0 && tally.Failures.Count == 0 ? 0 : 1;
+    }
+
+    static void RunStep(Tally tally, string step)
+    {
+        string tests = $"tests/SparseNative.Tests/bin/{Config}/net10.0/SparseNative.Tests{Exe}";
+        switch (step)
+        {
+            case "ctest":
+                RunSuite(tally, "CTest: the C library against its own float64 reference", "ctest",
+                    ["--test-dir", NativeBuild, "--output-on-failure", "-C", "Release", "--output-junit", ResultFile(step)], step);
+                break;
+            case "managed":
+                RunXunit(tally, "managed tests", tests, [], step);
+                break;
+            case "cuda-emu":
+                // The managed CUDA backend end to end against the CUDA sources compiled for the CPU (native/cuda/emu).
+                string emu = Path.Combine(NativeBuild, "testlib", "libsparsenative_cuda_emu.so");
+                if (File.Exists(emu))
+                    RunXunit(tally, "CUDA backend managed tests on the CPU-emulated CUDA library", tests,
+                        ["-namespace", "SparseNative.Tests.Cuda"], step, new() { [CudaLibraryVariable] = emu });
+                else
+                    tally.Skip("CUDA backend managed tests", $"no emulated CUDA library at {emu} (CMake SPARSENATIVE_CUDA=OFF?)");
+                break;
+            case "cli":
+                RunXunit(tally, "command-line tool tests", $"tests/SparseNative.Cli.Tests/bin/{Config}/net10.0/SparseNative.Cli.Tests{Exe}", [], step);
+                break;
+            case "neon-qemu":
+                if (BuildNativeArm64())
+                    RunSuite(tally, "NEON kernel tests: linux-arm64 under qemu", "bash",
+                        ["tests/arm64/run-under-qemu.sh", Path.Combine(Root, "build", "arm64-tests"), "-result-junit", ResultFile(step)], step);
+                else
+                    tally.Skip("NEON kernel tests under qemu", SkipArm64 ? "SPARSENATIVE_SKIP_ARM64=1" : "Linux only");
+                break;
+            case "consumer":
+                // The packages carry the Linux native libraries; the consumer script is bash.
+                if (!OperatingSystem.IsLinux()) { tally.Skip("packing and the package consumer test", "Linux only"); break; }
+                Pack(release: false);
+                RunSuite(tally, "package consumer test (fresh project, local feed)", "bash",
+                    ["tests/consumer/run.sh", Packages, ResultFile(step)], step);
+                break;
+        }
     }
 
     static string ResultFile(string name) => Path.Combine(Results, name + ".junit.xml");
