@@ -164,7 +164,7 @@ static class Driver
             BuildManaged();
             foreach (var step in TestSteps.Where(steps.Contains)) RunStep(tally, step);
         }
-        catch (StepFailed e) { tally.Failures.Add(e.Message); tally.Failed++; }
+        catch (StepFailed e) { tally.Fail(e.Message); }
 
         Console.WriteLine();
         foreach (var f in tally.Failures) Console.WriteLine($"FAILED: {f}");
@@ -226,16 +226,17 @@ static class Driver
         string file = ResultFile(name);
         File.Delete(file);
         int rc = Exec(exe, args, env);
+        if (!File.Exists(file)) { tally.Fail($"{label}: no result file {file} (exit code {rc})"); return; }
         Counts counts;
         try { counts = JUnit.Read(file); }
         catch (Exception e) when (e is IOException or System.Xml.XmlException or UnauthorizedAccessException)
         {
-            tally.Failed++; tally.Failures.Add($"{label}: no test results ({e.Message}; exit code {rc})"); return;
+            tally.Fail($"{label}: unreadable result file {file}: {e.Message} (exit code {rc})"); return;
         }
-        if (counts.Total == 0) { tally.Failed++; tally.Failures.Add($"{label}: no test ran (exit code {rc})"); return; }
+        if (counts.Total == 0) { tally.Fail($"{label}: no test ran (exit code {rc})"); return; }
         tally.Passed += counts.Passed; tally.Failed += counts.Failed; tally.Skipped += counts.Skipped;
         if (counts.Failed > 0) tally.Failures.Add($"{label}: {counts.Failed} failed (exit code {rc})");
-        else if (rc != 0) { tally.Failed++; tally.Failures.Add($"{label}: exit code {rc} although its results name no failure"); }
+        else if (rc != 0) tally.Fail($"{label}: exit code {rc} although its results name no failure");
     }
 
     // ---- processes -----------------------------------------------------------------------------------------------
@@ -289,6 +290,9 @@ sealed class Tally
 {
     public int Passed, Failed, Skipped;
     public readonly List<string> Failures = [];
+
+    // A failure that no result file counts (a build that failed, a step without results): one failed test.
+    public void Fail(string why) { Failed++; Failures.Add(why); }
 
     public void Skip(string what, string why)
     {
