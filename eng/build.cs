@@ -36,7 +36,7 @@ static class Driver
         """;
 
     // The variable that points the managed CUDA backend at a CUDA library: here the CPU-emulated one.
-    const string CudaLibraryVariable = "SPARSENATIVE_CUDA_LIBRARY";
+    const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
     static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "neon-qemu", "consumer"];

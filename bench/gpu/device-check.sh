@@ -48,7 +48,7 @@ device-check plan (root $ROOT, results in $OUT, total budget ${TOTAL_BUDGET} s):
   1. environment      nvidia-smi -L; nvcc --version; cmake --version; python3 -c 'import torch'
   2. build            cmake -S . -B build/gpu -DSPARSENATIVE_CUDA=ON -DCMAKE_BUILD_TYPE=Release; cmake --build build/gpu -j\$(nproc) --target sparsenative sparsenative_cuda test_cuda_vs_cpu test_cuda_validation
   3. ctest            ctest --test-dir build/gpu -R '^cuda_(validation|vs_cpu)\$' --output-on-failure
-  4. managed tests    SPARSENATIVE_CUDA_LIBRARY=$LIB $TESTS -class SparseNative.Tests.Cuda.CudaGpuTests -class SparseNative.Tests.Cuda.CudaAvailabilityTests
+  4. managed tests    SPARSENATIVE_CUDA_PATH=$LIB $TESTS -class SparseNative.Tests.Cuda.CudaGpuTests -class SparseNative.Tests.Cuda.CudaAvailabilityTests
   5. sanitizers       compute-sanitizer --tool memcheck|racecheck (SNC_TEST_RANDOM_CASES=1) build/gpu/native/cuda/test_cuda_vs_cpu
   6. benchmark        python3 bench/gpu/flex_compare.py --lib $LIB --out \$OUT/flex_compare.md --budget-s <remaining>
   summary             \$OUT/summary.md (PASS/FAIL/SKIP per step), logs \$OUT/*.log
@@ -114,7 +114,7 @@ else
 fi
 
 if [ $built = 1 ] && [ -x "$TESTS" ]; then
-  step managed 90 env SPARSENATIVE_CUDA_LIBRARY="$LIB" "$TESTS" -class SparseNative.Tests.Cuda.CudaGpuTests -class SparseNative.Tests.Cuda.CudaAvailabilityTests
+  step managed 90 env SPARSENATIVE_CUDA_PATH="$LIB" "$TESTS" -class SparseNative.Tests.Cuda.CudaGpuTests -class SparseNative.Tests.Cuda.CudaAvailabilityTests
 else
   record managed SKIP "$([ $built = 1 ] && echo "no carried publish at artifacts/gpu-tests" || echo "build failed")"
 fi

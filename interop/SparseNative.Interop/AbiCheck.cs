@@ -2,20 +2,20 @@ using System.Runtime.InteropServices;
 
 namespace SparseNative.Interop;
 
+/// <summary>What a library of ours must export and report to be bound: the prefix of its self-description
+/// (<c>{prefix}_abi_version</c>, <c>{prefix}_struct_layout</c>, <c>{prefix}_build_info</c>), the ABI version these
+/// bindings were written for, and every export the bindings use.</summary>
+internal sealed record AbiContract(string Prefix, int ExpectedVersion, IReadOnlyList<string> Exports);
+
 /// <summary>
-/// Compares a freshly loaded library with these bindings before any import is bound to it: the exports
-/// exist, the ABI version matches, and every public struct has the same size and field offsets as its
-/// [StructLayout(Sequential)] mirror (Marshal.SizeOf/OffsetOf). Calls go through function pointers from
-/// NativeLibrary.GetExport, not through the imports, so checking a candidate never binds it.
+/// Compares a freshly loaded library with these bindings before anything is bound to it: the exports exist, the ABI
+/// version matches, and <c>sn_layout</c> and <c>sn_problem</c> (shared by the CPU and CUDA libraries) have the same size
+/// and field offsets as their [StructLayout(Sequential)] mirrors (Marshal.SizeOf/OffsetOf), as reported by the library's
+/// own <c>{prefix}_struct_layout</c>. Calls go through function pointers from NativeLibrary.GetExport, so checking a
+/// candidate never binds it.
 /// </summary>
 internal static unsafe class AbiCheck
 {
-    private static readonly string[] RequiredExports =
-    [
-        "sn_abi_version", "sn_last_error", "sn_status_name", "sn_build_info", "sn_struct_layout",
-        "sn_attention_forward", "sn_merge_states",
-    ];
-
     private static readonly string[] LayoutFields =
     [
         nameof(SnLayout.BlockSize), nameof(SnLayout.QueryBlocks), nameof(SnLayout.KeyBlocks),
@@ -31,31 +31,32 @@ internal static unsafe class AbiCheck
         nameof(SnProblem.NumThreads), nameof(SnProblem.QuerySegmentIds), nameof(SnProblem.KeySegmentIds),
     ];
 
-    /// <summary>Null if the library matches; otherwise the reason. Never throws.</summary>
-    public static string? Verify(nint handle, out int abiVersion, out string? buildInfo)
+    /// <summary>Null if the library matches <paramref name="contract"/>; otherwise the reason. Never throws.</summary>
+    public static string? Verify(nint handle, AbiContract contract, out int abiVersion, out string? buildInfo)
     {
         abiVersion = 0;
         buildInfo = null;
+        string p = contract.Prefix;
         try
         {
-            foreach (string name in RequiredExports)
+            foreach (string name in contract.Exports.Concat([$"{p}_abi_version", $"{p}_struct_layout", $"{p}_build_info"]))
             {
                 if (!NativeLibrary.TryGetExport(handle, name, out _))
-                    return $"missing export '{name}': not a SparseNative library, or one built for another ABI";
+                    return $"missing export '{name}': not this SparseNative library, or one built for another ABI";
             }
 
-            var version = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "sn_abi_version");
+            var version = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, $"{p}_abi_version");
             abiVersion = version();
-            if (abiVersion != SparseNativeMethods.AbiVersion)
-                return $"ABI version mismatch: the library reports sn_abi_version() = {abiVersion}, " +
-                       $"these bindings (SparseNative.Interop) need {SparseNativeMethods.AbiVersion}";
+            if (abiVersion != contract.ExpectedVersion)
+                return $"ABI version mismatch: the library reports {p}_abi_version() = {abiVersion}, " +
+                       $"these bindings (SparseNative.Interop) need {contract.ExpectedVersion}";
 
-            var layout = (delegate* unmanaged<SnStructId, int*, int*, int, int>)NativeLibrary.GetExport(handle, "sn_struct_layout");
+            var layout = (delegate* unmanaged<SnStructId, int*, int*, int, int>)NativeLibrary.GetExport(handle, $"{p}_struct_layout");
             string? mismatch = CompareStruct<SnLayout>(layout, SnStructId.Layout, "sn_layout", LayoutFields)
                                ?? CompareStruct<SnProblem>(layout, SnStructId.Problem, "sn_problem", ProblemFields);
             if (mismatch != null) return mismatch;
 
-            var info = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "sn_build_info");
+            var info = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, $"{p}_build_info");
             buildInfo = SparseNativeMethods.Utf8(info());
             return null;
         }

@@ -4,3 +4,6 @@ using System.Runtime.CompilerServices;
 // marshalling is switched off: a non-blittable signature added by mistake fails to compile instead of
 // silently paying for (or getting wrong) a marshalling stub.
 [assembly: DisableRuntimeMarshalling]
+
+// The loader's probe order and ABI contracts are tested directly (tests/SparseNative.Tests/Native).
+[assembly: InternalsVisibleTo("SparseNative.Tests")]

@@ -1,6 +1,7 @@
 namespace SparseNative.Interop;
 
-/// <summary>Status codes returned by the native library (<c>enum sn_status_code</c> in sparse_native.h).</summary>
+/// <summary>Status codes returned by the native libraries (<c>enum sn_status_code</c> in sparse_native.h, plus the CUDA
+/// library's <c>SNC_CUDA_ERROR</c>).</summary>
 public enum SnStatus
 {
     /// <summary>Success (<c>SN_OK</c>).</summary>
@@ -29,6 +30,10 @@ public enum SnStatus
 
     /// <summary>NaN or infinity in the inputs while checking is on (<c>SN_NON_FINITE</c>).</summary>
     NonFinite = 7,
+
+    /// <summary>A CUDA runtime call failed: no driver, device lost, launch failure, or an error raised by an earlier
+    /// asynchronous kernel; only the CUDA library returns it (<c>SNC_CUDA_ERROR</c> in sparse_native_cuda.h).</summary>
+    CudaError = 100,
 }
 
 /// <summary>Tensor memory formats (<c>enum sn_format</c>).</summary>

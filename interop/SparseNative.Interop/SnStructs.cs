@@ -64,7 +64,7 @@ public unsafe struct SnProblem
     /// <summary>Option bits.</summary>
     public SnFlags Flags;
 
-    /// <summary>Score scale; 0 selects 1/sqrt(HeadDim). Must be finite.</summary>
+    /// <summary>Score scale, used as given (0 and negative included; there is no default): pass 1/sqrt(HeadDim) for the usual one. Must be finite.</summary>
     public float Scale;
 
     /// <summary>0 = one thread per CPU; n &gt;= 1 = at most n. Results are bitwise identical for any value.</summary>

@@ -35,45 +35,4 @@ public static unsafe class SparseNativeApi
         }
         NativeStatus.ThrowIfFailed(status);
     }
-
-    /// <summary>
-    /// Merges two partial results over disjoint key sets (SEMANTICS.md, "Merging"). The three output-shaped
-    /// spans must have the same length, as must the three lse spans. <paramref name="output"/> may be the same
-    /// memory as <paramref name="outA"/> or <paramref name="outB"/> (and <paramref name="lse"/> as an input lse).
-    /// </summary>
-    /// <param name="batch">Batch size.</param>
-    /// <param name="heads">Heads.</param>
-    /// <param name="length">Sequence length.</param>
-    /// <param name="headDim">Head dimension (any value &gt;= 1).</param>
-    /// <param name="format">Memory format of the output-shaped spans.</param>
-    /// <param name="flags"><see cref="SnFlags.None"/> or <see cref="SnFlags.AllowNonFinite"/>.</param>
-    /// <param name="outA">First partial output.</param>
-    /// <param name="lseA">First partial lse.</param>
-    /// <param name="outB">Second partial output.</param>
-    /// <param name="lseB">Second partial lse.</param>
-    /// <param name="output">Merged output.</param>
-    /// <param name="lse">Merged lse.</param>
-    /// <exception cref="ArgumentException">The spans' lengths differ.</exception>
-    /// <exception cref="SparseNativeException">The native side refused the arguments.</exception>
-    public static void MergeStates(int batch, int heads, int length, int headDim, SnFormat format, SnFlags flags,
-                                   ReadOnlySpan<float> outA, ReadOnlySpan<float> lseA, ReadOnlySpan<float> outB,
-                                   ReadOnlySpan<float> lseB, Span<float> output, Span<float> lse)
-    {
-        if (outA.Length != output.Length || outB.Length != output.Length)
-            throw new ArgumentException($"outA ({outA.Length}), outB ({outB.Length}) and output ({output.Length}) must have the same length.", nameof(output));
-        if (lseA.Length != lse.Length || lseB.Length != lse.Length)
-            throw new ArgumentException($"lseA ({lseA.Length}), lseB ({lseB.Length}) and lse ({lse.Length}) must have the same length.", nameof(lse));
-        SnStatus status;
-        fixed (float* oa = outA)
-        fixed (float* la = lseA)
-        fixed (float* ob = outB)
-        fixed (float* lb = lseB)
-        fixed (float* o = output)
-        fixed (float* l = lse)
-        {
-            status = SparseNativeMethods.sn_merge_states(batch, heads, length, headDim, format, flags, oa, la, ob, lb, o, l,
-                (nuint)output.Length, (nuint)lse.Length);
-        }
-        NativeStatus.ThrowIfFailed(status);
-    }
 }

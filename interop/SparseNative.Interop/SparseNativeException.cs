@@ -34,7 +34,7 @@ public static class NativeStatus
         if (status != SnStatus.Ok) throw new SparseNativeException(status, SparseNativeMethods.LastError());
     }
 
-    /// <summary>The C name of a status ("SN_INVALID_LAYOUT"), without calling the native library.</summary>
+    /// <summary>The C name of a status ("SN_INVALID_LAYOUT", "SNC_CUDA_ERROR"), without calling a native library.</summary>
     /// <param name="status">A status code.</param>
     /// <returns>The name, or "SN_UNKNOWN_STATUS(n)".</returns>
     public static string Name(SnStatus status) => status switch
@@ -47,6 +47,7 @@ public static class NativeStatus
         SnStatus.Internal => "SN_INTERNAL",
         SnStatus.BufferTooSmall => "SN_BUFFER_TOO_SMALL",
         SnStatus.NonFinite => "SN_NON_FINITE",
+        SnStatus.CudaError => "SNC_CUDA_ERROR",
         _ => $"SN_UNKNOWN_STATUS({(int)status})",
     };
 }

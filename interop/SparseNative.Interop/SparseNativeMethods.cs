@@ -15,7 +15,7 @@ public static unsafe partial class SparseNativeMethods
     public const string LibraryName = "sparsenative";
 
     /// <summary>The <c>SN_ABI_VERSION</c> these bindings mirror; the loader refuses any other.</summary>
-    public const int AbiVersion = 1;
+    public const int AbiVersion = 2;
 
     // An explicit static constructor (no beforefieldinit) runs before the first call of any method here,
     // so the resolver is always in place before the runtime resolves the first import.
@@ -52,15 +52,6 @@ public static unsafe partial class SparseNativeMethods
         float* v, nuint vLength,
         float* output, nuint outputLength,
         float* lse, nuint lseLength);
-
-    /// <summary><c>sn_merge_states</c>: <paramref name="outputLength"/> is the element count EACH of
-    /// outA, outB and output holds; <paramref name="lseLength"/> likewise for the three lse buffers.</summary>
-    [LibraryImport(LibraryName, EntryPoint = "sn_merge_states")]
-    public static partial SnStatus sn_merge_states(
-        int batch, int heads, int length, int headDim, SnFormat format, SnFlags flags,
-        float* outA, float* lseA, float* outB, float* lseB,
-        float* output, float* lse,
-        nuint outputLength, nuint lseLength);
 
     /// <summary>The message of the last failed native call on this thread ("" if it succeeded).</summary>
     public static string LastError() => Utf8(sn_last_error());

@@ -2,7 +2,7 @@ using SparseNative.Cli.Hosting;
 
 namespace SparseNative.Cli;
 
-/// <summary>The <c>sparsenative</c> command. <see cref="Run"/> is the whole program, callable in-process by tests.</summary>
+/// <summary>The <c>sparsenative</c> command. <c>Run</c> is the whole program, callable in-process by tests.</summary>
 public static class Program
 {
     /// <summary>Process entry point: console streams, Ctrl+C cancels the running command cleanly.</summary>
@@ -23,15 +23,17 @@ public static class Program
     /// Parses <paramref name="args"/> and runs the command, writing results to <paramref name="output"/> and messages to
     /// <paramref name="error"/>. Never throws for bad input: returns an <see cref="ExitCodes"/> value.
     /// </summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation = default)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation = default) =>
+        Run(args, new CliContext(output, error, cancellation));
+
+    internal static int Run(string[] args, CliContext context)
     {
-        var context = new CliContext(output, error, cancellation);
+        TextWriter output = context.Output, error = context.Error;
         var root = CommandTree.Create(context);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var e in parsed.Errors) error.WriteLine($"error: {e.Message}");
-            error.WriteLine("Run 'sparsenative --help' (or '<command> --help') for usage.");
+            error.WriteLine($"error: {ParseErrorText.Of(parsed)}");
             return ExitCodes.BadInput;
         }
         var config = new System.CommandLine.InvocationConfiguration

@@ -8,13 +8,15 @@ public static class AttentionCost
 {
     /// <summary>
     /// Allowed (query, key) token pairs summed over batch and query heads: the layout's blocks clipped to the sequence
-    /// tails and, when <paramref name="causal"/>, to <c>j ≤ i + (KeyLength − QueryLength)</c>. Segment ids are not counted.
+    /// tails and, when <paramref name="causal"/> or the layout is causal (<see cref="BlockLayout.IsCausal"/>, as
+    /// <see cref="SparseAttention.Forward"/> applies it), to <c>j ≤ i + (KeyLength − QueryLength)</c>. Segment ids are not counted.
     /// </summary>
     public static long ActivePairs(AttentionShape shape, BlockLayout layout, bool causal)
     {
         shape.Validate(nameof(shape));
         ArgumentNullException.ThrowIfNull(layout);
         layout.ValidateFor(shape, nameof(layout));
+        causal |= layout.IsCausal;
         int bs = layout.BlockSize, offset = shape.KeyLength - shape.QueryLength;
         var perList = new long[layout.LayoutCount];
         for (int l = 0; l < layout.LayoutCount; l++)
@@ -39,7 +41,8 @@ public static class AttentionCost
         return total * shape.Batch;
     }
 
-    /// <summary>Floating-point operations: 4·HeadDim per allowed pair (2·d for QKᵀ, 2·d for P·V), the usual attention count.</summary>
+    /// <summary>Floating-point operations: 4·HeadDim per allowed pair (2·d for QKᵀ, 2·d for P·V), the usual attention count;
+    /// causal as in <see cref="ActivePairs"/>.</summary>
     public static double Flops(AttentionShape shape, BlockLayout layout, bool causal) =>
         4.0 * shape.HeadDim * ActivePairs(shape, layout, causal);
 

@@ -12,6 +12,7 @@ public sealed record AttentionOptions
     /// <summary>
     /// Token-level causal mask on top of the block layout: query <c>i</c> sees key <c>j</c> only when
     /// <c>j ≤ i + (KeyLength − QueryLength)</c> (bottom-right aligned, so a decoding query sees the whole cache).
+    /// The mask also applies, with this left false, when the layout is causal (<see cref="BlockLayout.IsCausal"/>).
     /// </summary>
     public bool Causal { get; init; }
 

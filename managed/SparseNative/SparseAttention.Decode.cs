@@ -13,8 +13,9 @@ public static partial class SparseAttention
     /// Results equal <see cref="Forward"/> up to float32 rounding (the summation order differs); for a fixed split count they are
     /// bitwise reproducible, but with <paramref name="splits"/> = 0 the count follows <see cref="AttentionOptions.MaxThreads"/>,
     /// so pass an explicit count when bitwise reproducibility across thread counts matters. Extra memory: one output and one
-    /// log-sum-exp per chunk (small for decoding; for long query sequences prefer <see cref="Forward"/>). Inputs are checked
-    /// once for NaN/∞ (unless <see cref="AttentionOptions.CheckFinite"/> is off), not once per chunk.
+    /// log-sum-exp per chunk (small for decoding; for long query sequences prefer <see cref="Forward"/>). The call is validated
+    /// and its inputs checked for NaN/∞ (unless <see cref="AttentionOptions.CheckFinite"/> is off) once, not once per chunk;
+    /// every chunk keeps the call's causal mask (from the options or a causal layout).
     /// </remarks>
     /// <param name="query">Q, <c>[Batch, QueryHeads, QueryLength, HeadDim]</c> (or BSHD).</param>
     /// <param name="key">K, <c>[Batch, KeyValueHeads, KeyLength, HeadDim]</c>.</param>
@@ -34,17 +35,18 @@ public static partial class SparseAttention
     {
         options ??= AttentionOptions.Default;
         ArgumentOutOfRangeException.ThrowIfNegative(splits);
-        // Validate (and scan for NaN/∞) once; the chunks then skip the scan, which at 1M keys costs more than the chunk.
+        // Validate (and scan for NaN/∞) once; the chunks run on the validated settings, which at 1M keys saves more than a chunk costs.
         var problem = CreateProblem(query, key, value, output, logSumExp, shape, layout, options);
         int threads = problem.Threads;
         int longest = KeySplit.LongestRow(layout);
         int chunks = splits > 0 ? splits : Math.Clamp(longest / MinBlocksPerChunk, 1, threads);
         chunks = Math.Clamp(chunks, 1, Math.Max(1, longest));
-        var trusted = options with { CheckFinite = false };
-        if (chunks == 1) return Forward(query, key, value, output, shape, layout, trusted, logSumExp);
+        if (chunks == 1) return Run(problem, options.Backend);
 
-        var chunkOptions = trusted with { MaxThreads = 1 };
-        SelectBackend(shape, layout, chunkOptions); // a backend that cannot run this throws here, before any work starts
+        var settings = problem.Settings;
+        var requested = options.Backend;
+        // A backend that cannot run this throws here, before any work starts.
+        BackendRegistry.Select(requested, new AttentionProblem(default, default, default, default, default, settings.ForPart(layout, 1)));
         var partOut = new float[chunks][];
         var partLse = new float[chunks][];
         var kinds = new Backend[chunks];
@@ -58,9 +60,9 @@ public static partial class SparseAttention
                 {
                     partOut[s] = new float[shape.QueryElements];
                     partLse[s] = new float[shape.LogSumExpElements];
-                    kinds[s] = Forward(new ReadOnlySpan<float>((float*)qp, ql), new ReadOnlySpan<float>((float*)kp, kl),
-                        new ReadOnlySpan<float>((float*)vp, kl), partOut[s], shape, KeySplit.Chunk(layout, s, chunks), chunkOptions,
-                        partLse[s]);
+                    var part = new AttentionProblem(new ReadOnlySpan<float>((float*)qp, ql), new ReadOnlySpan<float>((float*)kp, kl),
+                        new ReadOnlySpan<float>((float*)vp, kl), partOut[s], partLse[s], settings.ForPart(KeySplit.Chunk(layout, s, chunks), 1));
+                    kinds[s] = Run(part, requested);
                 });
             }
         }

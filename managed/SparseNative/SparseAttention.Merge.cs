@@ -21,20 +21,21 @@ public static partial class SparseAttention
         AttentionShape shape, TensorFormat format = TensorFormat.Bhsd)
     {
         shape.Validate(nameof(shape));
-        Length(outputA.Length, shape.QueryElements, nameof(outputA), "Batch·QueryHeads·QueryLength·HeadDim");
-        Length(outputB.Length, shape.QueryElements, nameof(outputB), "Batch·QueryHeads·QueryLength·HeadDim");
-        Length(output.Length, shape.QueryElements, nameof(output), "Batch·QueryHeads·QueryLength·HeadDim");
-        Length(logSumExpA.Length, shape.LogSumExpElements, nameof(logSumExpA), "Batch·QueryHeads·QueryLength");
-        Length(logSumExpB.Length, shape.LogSumExpElements, nameof(logSumExpB), "Batch·QueryHeads·QueryLength");
-        Length(logSumExp.Length, shape.LogSumExpElements, nameof(logSumExp), "Batch·QueryHeads·QueryLength");
+        QueryShaped(outputA.Length, shape, nameof(outputA));
+        QueryShaped(outputB.Length, shape, nameof(outputB));
+        QueryShaped(output.Length, shape, nameof(output));
+        LogSumExpShaped(logSumExpA.Length, shape, nameof(logSumExpA));
+        LogSumExpShaped(logSumExpB.Length, shape, nameof(logSumExpB));
+        LogSumExpShaped(logSumExp.Length, shape, nameof(logSumExp));
 
         int d = shape.HeadDim, heads = shape.QueryHeads, len = shape.QueryLength;
+        var rows = new TensorRows(format, heads, len, d);
         for (int b = 0; b < shape.Batch; b++)
         for (int h = 0; h < heads; h++)
         for (int i = 0; i < len; i++)
         {
             int r = (b * heads + h) * len + i;
-            int o = format == TensorFormat.Bhsd ? r * d : ((b * len + i) * heads + h) * d;
+            int o = (int)rows.Row(b, h, i);
             float la = logSumExpA[r], lb = logSumExpB[r];
             if (float.IsNaN(la) || float.IsNaN(lb) || float.IsPositiveInfinity(la) || float.IsPositiveInfinity(lb))
                 throw new ArgumentException($"log-sum-exp at row {r} is {la} / {lb}; it must be finite or −∞.",

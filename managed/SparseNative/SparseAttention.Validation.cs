@@ -4,8 +4,12 @@ namespace SparseNative;
 
 public static partial class SparseAttention
 {
-    private static AttentionProblem CreateProblem(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        Span<float> o, Span<float> lse, AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    /// <summary>
+    /// The one validation of a call's sizes, layout and options, run once at every entry point (<see cref="Forward"/>,
+    /// <see cref="SelectBackend"/>, <see cref="ForwardSplitKeys"/>, <see cref="Cuda.CudaAttention.Forward"/>); what it returns
+    /// is trusted from then on. Tensor lengths are checked by the caller, which knows where the tensors live.
+    /// </summary>
+    internal static ProblemSettings ValidateSettings(AttentionShape shape, BlockLayout layout, AttentionOptions options)
     {
         shape.Validate(nameof(shape));
         ArgumentNullException.ThrowIfNull(layout);
@@ -13,24 +17,12 @@ public static partial class SparseAttention
         if (!Enum.IsDefined(options.Format))
             throw new ArgumentOutOfRangeException(nameof(options), options.Format, $"Format {(int)options.Format} is not a TensorFormat.");
 
-        Length(q.Length, shape.QueryElements, "query", "Batch·QueryHeads·QueryLength·HeadDim");
-        Length(k.Length, shape.KeyElements, "key", "Batch·KeyValueHeads·KeyLength·HeadDim");
-        Length(v.Length, shape.KeyElements, "value", "Batch·KeyValueHeads·KeyLength·HeadDim");
-        Length(o.Length, shape.QueryElements, "output", "Batch·QueryHeads·QueryLength·HeadDim");
-        if (!lse.IsEmpty) Length(lse.Length, shape.LogSumExpElements, "logSumExp", "Batch·QueryHeads·QueryLength");
-
-        // An output that overlaps an input would be read after it is written: a silent wrong answer.
-        if (o.Overlaps(q) || o.Overlaps(k) || o.Overlaps(v))
-            throw new ArgumentException("output overlaps query, key or value; it must be a separate buffer.", "output");
-        if (!lse.IsEmpty && (lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(o)))
-            throw new ArgumentException("logSumExp overlaps another tensor; it must be a separate buffer.", "logSumExp");
-
         float scale = options.ResolveScale(shape.HeadDim);
         if (!float.IsFinite(scale))
             throw new ArgumentOutOfRangeException(nameof(options.Scale), scale, $"Scale must be finite, got {scale}.");
 
-        var segQ = options.QuerySegmentIds.Span;
-        var segK = options.KeySegmentIds.Span;
+        var segQ = options.QuerySegmentIds;
+        var segK = options.KeySegmentIds;
         if (segQ.IsEmpty != segK.IsEmpty)
             throw new ArgumentException("QuerySegmentIds and KeySegmentIds must be given together.",
                 segQ.IsEmpty ? nameof(options.QuerySegmentIds) : nameof(options.KeySegmentIds));
@@ -41,16 +33,56 @@ public static partial class SparseAttention
         }
 
         int threads = ResolveThreads(options.MaxThreads);
+        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads);
+    }
+
+    /// <summary><see cref="ValidateSettings"/>, then the host tensors: lengths, no overlap, and (unless turned off) finite values.</summary>
+    internal static AttentionProblem CreateProblem(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        Span<float> o, Span<float> lse, AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    {
+        var settings = ValidateSettings(shape, layout, options);
+
+        TensorLengths(shape, q.Length, k.Length, v.Length, o.Length, lse.IsEmpty ? null : lse.Length);
+
+        // An output that overlaps an input would be read after it is written: a silent wrong answer.
+        if (o.Overlaps(q) || o.Overlaps(k) || o.Overlaps(v))
+            throw new ArgumentException("output overlaps query, key or value; it must be a separate buffer.", "output");
+        if (!lse.IsEmpty && (lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(o)))
+            throw new ArgumentException("logSumExp overlaps another tensor; it must be a separate buffer.", "logSumExp");
+
         if (options.CheckFinite)
         {
             Finite(q, "query", shape.HeadDim);
             Finite(k, "key", shape.HeadDim);
             Finite(v, "value", shape.HeadDim);
         }
-        return new AttentionProblem(q, k, v, o, lse, shape, layout, scale, options.Causal, options.Format, segQ, segK, threads);
+        return new AttentionProblem(q, k, v, o, lse, settings);
     }
 
-    private static void Length(int actual, long expected, string name, string formula)
+    /// <summary>The element counts the shape implies, for host spans and device buffers alike (<paramref name="logSumExp"/>: null when absent).</summary>
+    internal static void TensorLengths(AttentionShape shape, long query, long key, long value, long output, long? logSumExp)
+    {
+        QueryShaped(query, shape, "query");
+        KeyShaped(key, shape, "key");
+        KeyShaped(value, shape, "value");
+        QueryShaped(output, shape, "output");
+        if (logSumExp is { } lse) LogSumExpShaped(lse, shape, "logSumExp");
+    }
+
+    /// <summary>A tensor shaped like Q (queries, outputs): <c>Batch·QueryHeads·QueryLength·HeadDim</c> elements.</summary>
+    internal static void QueryShaped(long elements, AttentionShape shape, string name) =>
+        Length(elements, shape.QueryElements, name, "Batch·QueryHeads·QueryLength·HeadDim");
+
+    /// <summary>A tensor shaped like K (keys, values): <c>Batch·KeyValueHeads·KeyLength·HeadDim</c> elements.</summary>
+    internal static void KeyShaped(long elements, AttentionShape shape, string name) =>
+        Length(elements, shape.KeyElements, name, "Batch·KeyValueHeads·KeyLength·HeadDim");
+
+    /// <summary>A log-sum-exp tensor: <c>Batch·QueryHeads·QueryLength</c> elements.</summary>
+    internal static void LogSumExpShaped(long elements, AttentionShape shape, string name) =>
+        Length(elements, shape.LogSumExpElements, name, "Batch·QueryHeads·QueryLength");
+
+    /// <summary>Throws the library's length error: the tensor's name, its length and the formula the shape implies.</summary>
+    internal static void Length(long actual, long expected, string name, string formula)
     {
         if (actual != expected)
             throw new ArgumentException($"{name} has {actual} elements; the shape needs {formula} = {expected}.", name);

@@ -16,38 +16,47 @@ public static partial class SparseAttention
     /// <param name="value">V, same shape as K.</param>
     /// <param name="output">O, same shape as Q; must not overlap the inputs.</param>
     /// <param name="shape">The sizes.</param>
-    /// <param name="layout">Which key blocks each query block attends to; must cover the shape exactly.</param>
+    /// <param name="layout">Which key blocks each query block attends to; must cover the shape exactly. A causal layout
+    /// (<see cref="BlockLayout.IsCausal"/>) turns the causal mask on, whatever <paramref name="options"/> say.</param>
     /// <param name="options">Scale, causal mask, backend, threads, format, segment ids; <c>null</c> for the defaults.</param>
     /// <param name="logSumExp">Optional <c>[Batch, QueryHeads, QueryLength]</c> output: the natural log of each row's softmax
     /// denominator (−∞ for a row with no allowed key). Pass it to <see cref="MergeStates"/> to combine partial results.</param>
     /// <returns>The backend that ran.</returns>
-    /// <exception cref="ArgumentException">A length, shape, layout, scale, segment vector or input value is invalid; the message names it.</exception>
-    /// <exception cref="BackendUnavailableException">The requested backend cannot run here or cannot run this problem.</exception>
+    /// <exception cref="ArgumentException">A length, shape, layout, scale, segment vector or input value is invalid; the message names it
+    /// (<see cref="ArgumentException.ParamName"/>). A layout fault is an <see cref="InvalidLayoutException"/>. The native backends'
+    /// own refusals (<c>SN_INVALID_ARGUMENT</c>, <c>SN_BUFFER_TOO_SMALL</c>, <c>SN_NON_FINITE</c>, <c>SN_INVALID_LAYOUT</c>) arrive as
+    /// these too, naming the argument their message names.</exception>
+    /// <exception cref="BackendUnavailableException">The requested backend cannot run here or cannot run this problem (including a
+    /// native backend's <c>SN_UNSUPPORTED</c>).</exception>
+    /// <exception cref="NativeBackendException">A native backend failed for a reason other than the input: out of memory, a CUDA
+    /// runtime error, or an internal error of the library (the message has its status name and text).</exception>
     public static Backend Forward(ReadOnlySpan<float> query, ReadOnlySpan<float> key, ReadOnlySpan<float> value,
         Span<float> output, AttentionShape shape, BlockLayout layout, AttentionOptions? options = null,
         Span<float> logSumExp = default)
     {
         options ??= AttentionOptions.Default;
         var problem = CreateProblem(query, key, value, output, logSumExp, shape, layout, options);
-        if (AutoTune && options.Backend == Backend.Auto && BackendRegistry.EnvironmentOverride is null)
-            return BackendTuner.RunTuned(problem);
-        var backend = BackendRegistry.Select(options.Backend, problem);
-        if (Log is not null) Trace($"{shape} block {layout.BlockSize} density {layout.Density:P1}: {backend.Kind} (requested {options.Backend})");
-        backend.Forward(problem);
-        return backend.Kind;
+        return Run(problem, options.Backend);
     }
 
-    /// <summary>The backend <see cref="Forward"/> would use for this problem (same rules, no computation).</summary>
+    /// <summary>The backend <see cref="Forward"/> would use for this problem (same checks and rules, no computation).</summary>
     public static Backend SelectBackend(AttentionShape shape, BlockLayout layout, AttentionOptions? options = null)
     {
         options ??= AttentionOptions.Default;
-        shape.Validate(nameof(shape));
-        ArgumentNullException.ThrowIfNull(layout);
-        layout.ValidateFor(shape, nameof(layout));
+        var settings = ValidateSettings(shape, layout, options);
         // Backends decide from the sizes alone; empty spans stand in for the data.
-        var problem = new AttentionProblem(default, default, default, default, default, shape, layout,
-            options.ResolveScale(shape.HeadDim), options.Causal, options.Format, default, default, ResolveThreads(options.MaxThreads));
-        return BackendRegistry.Select(options.Backend, problem).Kind;
+        return BackendRegistry.Select(options.Backend, new AttentionProblem(default, default, default, default, default, settings)).Kind;
+    }
+
+    /// <summary>Runs a validated problem on the requested backend (or Auto's choice, or the tuner's) and says which ran.</summary>
+    private static Backend Run(in AttentionProblem problem, Backend requested)
+    {
+        if (AutoTune && requested == Backend.Auto && BackendRegistry.EnvironmentOverride is null)
+            return BackendTuner.RunTuned(problem);
+        var backend = BackendRegistry.Select(requested, problem);
+        if (Log is not null) Trace(problem.Settings.Describe(backend.Kind, requested));
+        backend.Forward(problem);
+        return backend.Kind;
     }
 
     /// <summary>Every backend with its availability on this machine and, when unavailable, the reason.</summary>

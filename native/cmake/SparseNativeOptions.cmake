@@ -19,7 +19,7 @@ endif()
 #   (masking) and IEEE comparisons.
 # -fvisibility=hidden: only SN_API functions are exported.
 set(SN_COMMON_FLAGS -ffp-contract=fast -fvisibility=hidden)
-set(SN_WARNING_FLAGS -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla)
+set(SN_WARNING_FLAGS -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wpointer-arith)
 if(SPARSENATIVE_WARNINGS_AS_ERRORS)
   list(APPEND SN_WARNING_FLAGS -Werror)
 endif()

@@ -40,7 +40,8 @@ extern "C" {
 #endif
 
 /* Version of this binary interface (structs, signatures, semantics). */
-#define SN_ABI_VERSION 1
+/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)"). */
+#define SN_ABI_VERSION 2
 
 /* ---------------------------------------------------------------------------------------------------
  * Status codes
@@ -51,10 +52,11 @@ typedef int32_t sn_status;
 
 enum sn_status_code {
     SN_OK = 0,
-    SN_INVALID_ARGUMENT = 1, /* a null pointer, a size <= 0, a shape whose byte count overflows 64 bits,
-                                an unknown format or flag, non-dividing heads, a non-finite scale,
-                                overlapping buffers                                                      */
-    SN_INVALID_LAYOUT = 2,   /* the sn_layout is inconsistent: block size, block counts, offsets, columns  */
+    SN_INVALID_ARGUMENT = 1, /* a NULL argument (problem, layout, a buffer), a bad sn_problem field (size
+                                <= 0, non-dividing heads, format, flag, non-finite scale, threads), a
+                                shape whose byte count overflows 64 bits, overlapping buffers            */
+    SN_INVALID_LAYOUT = 2,   /* anything wrong inside the sn_layout (NULL arrays included) or in its fit
+                                to the problem: block size, block counts, lists, offsets, columns        */
     SN_UNSUPPORTED = 3,      /* valid by the contract but not by this backend (head_dim % 8 != 0)        */
     SN_OUT_OF_MEMORY = 4,    /* scratch memory could not be allocated                                    */
     SN_INTERNAL = 5,         /* a bug in the library; the message says where                              */
@@ -123,8 +125,9 @@ typedef struct sn_layout {
  *                   head_dim % 8 == 0 for this backend.
  *  format           an sn_format value.
  *  flags            a bit set of sn_flags.
- *  scale            the factor applied to q.k; 0 means 1/sqrt(head_dim) (the ONNX Runtime convention);
- *                   otherwise any finite value.
+ *  scale            the factor applied to q.k, used exactly as given: any finite value, 0 (uniform weights
+ *                   over the allowed keys) and negative values included. There is no default: for the
+ *                   usual softmax(q.k / sqrt(d)) pass 1.0f / sqrtf((float)head_dim).
  *  num_threads      0 = one per online CPU; n >= 1 = at most n threads (capped by the number of work
  *                   items and at 1024). Results are bitwise identical for every thread count.
  *  query_segment_ids, key_segment_ids   both NULL, or both non-NULL: int32 [batch, query_length] and

@@ -3,17 +3,16 @@
  * SN_TEST_ABI_MISMATCH (set only for the test libraries sparsenative_abi_bad_version and
  * sparsenative_abi_bad_layout, never for the shipped one) makes this file lie in a controlled way,
  * so that the managed loader's refusal of a mismatched library can be tested. */
-#include <stddef.h>
 #include <stdio.h>
 
 #include <pthread.h>
 
 #include "sn_build_config.h"
 #include "sn_kernel.h"
+#include "sn_struct_layout.h"
 #include "sparse_native.h"
 
-#define SN_BAD_VERSION 1
-#define SN_BAD_LAYOUT 2
+#define SN_BAD_VERSION 1 /* SN_BAD_LAYOUT (2) is applied in sn_struct_layout.h */
 
 SN_API int32_t sn_abi_version(void)
 {
@@ -24,48 +23,9 @@ SN_API int32_t sn_abi_version(void)
 #endif
 }
 
-static int32_t sn_report(int32_t size, const int32_t* fields, int32_t count, int32_t* size_out,
-                         int32_t* offsets, int32_t max_offsets)
-{
-    if (size_out != NULL) *size_out = size;
-    if (offsets != NULL)
-        for (int32_t i = 0; i < count && i < max_offsets; ++i) offsets[i] = fields[i];
-    return count;
-}
-
 SN_API int32_t sn_struct_layout(int32_t which, int32_t* size, int32_t* offsets, int32_t max_offsets)
 {
-    switch (which) {
-    case SN_STRUCT_LAYOUT: {
-        const int32_t f[] = {
-            (int32_t)offsetof(sn_layout, block_size),      (int32_t)offsetof(sn_layout, query_blocks),
-            (int32_t)offsetof(sn_layout, key_blocks),      (int32_t)offsetof(sn_layout, num_layouts),
-            (int32_t)offsetof(sn_layout, num_col_indices), (int32_t)offsetof(sn_layout, reserved),
-            (int32_t)offsetof(sn_layout, row_offsets),     (int32_t)offsetof(sn_layout, col_indices),
-        };
-        return sn_report((int32_t)sizeof(sn_layout), f, (int32_t)(sizeof f / sizeof f[0]), size, offsets, max_offsets);
-    }
-    case SN_STRUCT_PROBLEM: {
-        int32_t f[] = {
-            (int32_t)offsetof(sn_problem, batch),         (int32_t)offsetof(sn_problem, query_heads),
-            (int32_t)offsetof(sn_problem, kv_heads),      (int32_t)offsetof(sn_problem, query_length),
-            (int32_t)offsetof(sn_problem, key_length),    (int32_t)offsetof(sn_problem, head_dim),
-            (int32_t)offsetof(sn_problem, format),        (int32_t)offsetof(sn_problem, flags),
-            (int32_t)offsetof(sn_problem, scale),         (int32_t)offsetof(sn_problem, num_threads),
-            (int32_t)offsetof(sn_problem, query_segment_ids), (int32_t)offsetof(sn_problem, key_segment_ids),
-        };
-        int32_t total = (int32_t)sizeof(sn_problem);
-#if defined(SN_TEST_ABI_MISMATCH) && SN_TEST_ABI_MISMATCH == SN_BAD_LAYOUT
-        /* As if a field had been inserted before the segment-id pointers. */
-        f[10] += 8;
-        f[11] += 8;
-        total += 8;
-#endif
-        return sn_report(total, f, (int32_t)(sizeof f / sizeof f[0]), size, offsets, max_offsets);
-    }
-    default:
-        return -1;
-    }
+    return sn_describe_struct(which, size, offsets, max_offsets);
 }
 
 static char sn_info[1024];

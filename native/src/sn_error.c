@@ -1,5 +1,5 @@
 /* The thread-local error message. A fixed buffer (no allocation) so that reporting an out-of-memory
- * condition cannot itself fail, and so that the pointer returned by sn_last_error() needs no freeing. */
+ * condition cannot itself fail, and so that the pointer handed out needs no freeing. */
 #include "sn_error.h"
 
 #include <stdarg.h>
@@ -24,22 +24,7 @@ void sn_clear_error(void)
     sn_message[0] = '\0';
 }
 
-SN_API const char* sn_last_error(void)
+const char* sn_error_message(void)
 {
     return sn_message;
-}
-
-SN_API const char* sn_status_name(sn_status status)
-{
-    switch (status) {
-    case SN_OK: return "SN_OK";
-    case SN_INVALID_ARGUMENT: return "SN_INVALID_ARGUMENT";
-    case SN_INVALID_LAYOUT: return "SN_INVALID_LAYOUT";
-    case SN_UNSUPPORTED: return "SN_UNSUPPORTED";
-    case SN_OUT_OF_MEMORY: return "SN_OUT_OF_MEMORY";
-    case SN_INTERNAL: return "SN_INTERNAL";
-    case SN_BUFFER_TOO_SMALL: return "SN_BUFFER_TOO_SMALL";
-    case SN_NON_FINITE: return "SN_NON_FINITE";
-    default: return "SN_UNKNOWN_STATUS";
-    }
 }

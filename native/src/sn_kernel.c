@@ -347,7 +347,7 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
     sn_scratch s;
     sn_layout_scratch(p, &s, scratch);
 
-    const float* q = p->q + b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
+    const float* q = (const float*)p->q + b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
     sn_pack_q(s.qt, q, p->q_token_stride, rows, cols, d, ldq, p->scale);
     for (int32_t i = 0; i < cols; ++i) {
         s.m[i] = -INFINITY;
@@ -364,8 +364,8 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
         segk_all = p->key_segment_ids + (int64_t)b * p->key_length;
     }
 
-    const float* kbase = p->k + b * p->kv_batch_stride + hk * p->kv_head_stride;
-    const float* vbase = p->v + b * p->kv_batch_stride + hk * p->kv_head_stride;
+    const float* kbase = (const float*)p->k + b * p->kv_batch_stride + hk * p->kv_head_stride;
+    const float* vbase = (const float*)p->v + b * p->kv_batch_stride + hk * p->kv_head_stride;
     const int32_t* offsets = p->row_offsets + (int64_t)list * (p->query_blocks + 1);
     const int64_t last_query = (int64_t)r0 + rows - 1;
     for (int32_t e = offsets[qb]; e < offsets[qb + 1]; ++e) {
@@ -397,7 +397,7 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
         sn_accumulate(&s, rows_padded, d, ldq, v, p->kv_token_stride, keys);
     }
 
-    float* out = p->out + b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
+    float* out = (float*)p->out + b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
     for (int32_t i = 0; i < rows; ++i) {
         float* restrict orow = out + i * p->q_token_stride;
         const float* restrict acc = s.o + (int64_t)i * d;

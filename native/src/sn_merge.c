@@ -14,7 +14,7 @@ static sn_status sn_check_alias(const char* out_name, const void* out, int64_t o
                                 const char* in_name, const void* in, int64_t in_count, int exact_ok)
 {
     if (exact_ok && out == in) return SN_OK;
-    if (sn_ranges_overlap(out, out_count, in, in_count))
+    if (sn_ranges_overlap(out, out_count * (int64_t)sizeof(float), in, in_count * (int64_t)sizeof(float)))
         return sn_fail(SN_INVALID_ARGUMENT, "%s overlaps %s%s", out_name, in_name,
                        exact_ok ? " (only the very same pointer is allowed)" : "");
     return SN_OK;

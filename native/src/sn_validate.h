@@ -1,21 +1,81 @@
-/* Internal: validation of sn_attention_forward's arguments and construction of the kernel plan. */
+/* Internal: the one validation of an attention call, compiled into both libraries (libsparsenative and
+ * libsparsenative_cuda), so that one mistake gets one status and one message from either. The CUDA library
+ * adds only what is its own (dtypes, kernel limits, device pointers) on top (native/cuda/src/snc_validate.c).
+ *
+ * A call is checked in this order, so a caller with several mistakes always hears about the same one first:
+ * the problem (sn_check_problem), the layout and its fit to the problem (sn_validate_layout), the buffers
+ * (sn_check_buffers), overlaps (sn_check_overlaps), then the data scan (sn_check_finite_inputs).
+ *
+ * Which status for which fault (one status for one fault, in both libraries):
+ *  SN_INVALID_ARGUMENT   a NULL `problem`, `layout` or buffer argument; a bad sn_problem field (size <= 0,
+ *                        heads not dividing, format, flags, non-finite scale, threads, one segment array);
+ *                        a shape whose byte count overflows 64 bits; overlapping outputs; an lse_len without lse
+ *  SN_INVALID_LAYOUT     anything wrong inside the sn_layout, NULL arrays included, and its fit to the problem
+ *                        (block counts vs lengths, num_layouts vs query_heads)
+ *  SN_BUFFER_TOO_SMALL   only a *_len argument below what the shape needs
+ *  SN_UNSUPPORTED        valid by the contract but not by the kernels (head_dim % 8 != 0 here; more limits in
+ *                        the CUDA layer)
+ *  SN_NON_FINITE         NaN or infinity found by the data scan
+ * Every failure sets the thread-local message (sn_error.h) of the library the unit is compiled into. */
 #ifndef SN_VALIDATE_H
 #define SN_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "sn_plan.h"
 #include "sparse_native.h"
 
-/* Checks every argument of sn_attention_forward (in the order documented in the header) and fills
- * *plan. On failure returns the status with the message set and leaves nothing to release; on
- * success the plan owns memory that sn_plan_release() frees. */
-sn_status sn_plan_build(sn_plan* plan, const sn_problem* problem, const sn_layout* layout,
-                        const float* q, size_t q_len, const float* k, size_t k_len,
-                        const float* v, size_t v_len, float* out, size_t out_len,
-                        float* lse, size_t lse_len);
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-void sn_plan_release(sn_plan* plan);
+/* The header fields of a validated layout: what each problem is checked against (the CUDA library keeps
+ * it with an uploaded layout). */
+typedef struct sn_layout_shape {
+    int32_t block_size, query_blocks, key_blocks, num_layouts, num_col_indices;
+} sn_layout_shape;
 
-/* Nonzero if the byte ranges [a, a + a_count floats) and [b, b + b_count floats) intersect. */
-int sn_ranges_overlap(const void* a, int64_t a_count, const void* b, int64_t b_count);
+/* problem != NULL and every field of *problem, including the element counts' overflow. */
+sn_status sn_check_problem(const sn_problem* problem);
+
+/* layout != NULL and every field of *layout; when problem != NULL (already checked) also the layout's fit to
+ * it, before the lists are read. Fills *shape; on success *list_base_out is a malloc'd array of num_layouts
+ * starts of each list in col_indices (the caller frees it), on failure NULL. */
+sn_status sn_validate_layout(const sn_layout* layout, const sn_problem* problem, sn_layout_shape* shape,
+                             int64_t** list_base_out);
+
+/* The fit of a validated layout to a checked problem: block counts vs lengths, num_layouts vs query_heads. */
+sn_status sn_check_layout_fit(const sn_layout_shape* shape, const sn_problem* problem);
+
+/* Fills every field of *plan but the data and layout pointers, from a checked problem and a layout that
+ * fits it (the pointers are NULL; the caller sets them). */
+void sn_plan_init(sn_plan* plan, const sn_problem* problem, const sn_layout_shape* shape, int32_t dtype);
+
+/* q, k, v, out non-NULL and at least plan's counts long (in elements); lse NULL with lse_len 0, or long enough. */
+sn_status sn_check_buffers(const sn_plan* plan, const void* q, size_t q_len, const void* k, size_t k_len,
+                           const void* v, size_t v_len, const void* out, size_t out_len, const float* lse,
+                           size_t lse_len);
+
+/* out overlaps none of q, k, v, lse and lse none of q, k, v (elements of element_size bytes; lse is float). */
+sn_status sn_check_overlaps(const sn_plan* plan, size_t element_size, const void* q, const void* k,
+                            const void* v, const void* out, const float* lse);
+
+/* Finds the first NaN/infinity in n elements of data, or returns -1; stores its value in *value. */
+typedef int64_t (*sn_non_finite_finder)(const void* data, int64_t n, double* value);
+
+/* The finder for float32 data. */
+int64_t sn_find_non_finite_f32(const void* data, int64_t n, double* value);
+
+/* Scans q, k, v with `find`; the message names the tensor, index, coordinates and value. */
+sn_status sn_check_finite_inputs(const sn_plan* plan, sn_non_finite_finder find, const void* q, const void* k,
+                                 const void* v);
+
+/* Nonzero if the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect. */
+int sn_ranges_overlap(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,52 +1,67 @@
-/* Validation of an sn_layout against the problem's sequence lengths and head count.
- * Every message names the field, the index (with the list and row it belongs to) and the value. */
-#include "sn_validate_layout.h"
-
+/* Validation of an sn_layout on its own and of its fit to a problem (SEMANTICS.md, "Block layout"); shared by
+ * both libraries. Every message names the field, the index (with the list and row it belongs to) and the value. */
 #include <stdlib.h>
 
 #include "sn_error.h"
+#include "sn_validate.h"
 
-static int32_t sn_ceil_div(int32_t a, int32_t b)
+static int64_t sn_ceil_div(int64_t a, int64_t b)
 {
-    return (int32_t)(((int64_t)a + b - 1) / b);
+    return (a + b - 1) / b;
 }
 
-sn_status sn_validate_layout(const sn_layout* layout, int32_t query_heads, int32_t query_length,
-                             int32_t key_length, int64_t** list_base_out)
+sn_status sn_check_layout_fit(const sn_layout_shape* l, const sn_problem* p)
+{
+    const int32_t bs = l->block_size;
+    const int64_t qb = sn_ceil_div(p->query_length, bs), kb = sn_ceil_div(p->key_length, bs);
+    if (l->query_blocks != qb)
+        return sn_fail(SN_INVALID_LAYOUT,
+                       "layout->query_blocks = %d: must be ceil(query_length %d / block_size %d) = %lld",
+                       l->query_blocks, p->query_length, bs, (long long)qb);
+    if (l->key_blocks != kb)
+        return sn_fail(SN_INVALID_LAYOUT,
+                       "layout->key_blocks = %d: must be ceil(key_length %d / block_size %d) = %lld",
+                       l->key_blocks, p->key_length, bs, (long long)kb);
+    if (p->query_heads % l->num_layouts != 0)
+        return sn_fail(SN_INVALID_LAYOUT, "layout->num_layouts = %d does not divide problem->query_heads = %d",
+                       l->num_layouts, p->query_heads);
+    return SN_OK;
+}
+
+sn_status sn_validate_layout(const sn_layout* layout, const sn_problem* problem, sn_layout_shape* shape,
+                             int64_t** list_base_out)
 {
     *list_base_out = NULL;
+    if (layout == NULL) return sn_fail(SN_INVALID_ARGUMENT, "layout is NULL");
     const int32_t bs = layout->block_size;
     if (bs != 16 && bs != 32 && bs != 64 && bs != 128)
         return sn_fail(SN_INVALID_LAYOUT, "layout->block_size = %d: must be 16, 32, 64 or 128", bs);
-
-    const int32_t qb = sn_ceil_div(query_length, bs);
-    const int32_t kb = sn_ceil_div(key_length, bs);
-    if (layout->query_blocks != qb)
-        return sn_fail(SN_INVALID_LAYOUT,
-                       "layout->query_blocks = %d: must be ceil(query_length %d / block_size %d) = %d",
-                       layout->query_blocks, query_length, bs, qb);
-    if (layout->key_blocks != kb)
-        return sn_fail(SN_INVALID_LAYOUT,
-                       "layout->key_blocks = %d: must be ceil(key_length %d / block_size %d) = %d",
-                       layout->key_blocks, key_length, bs, kb);
-
+    shape->block_size = bs;
+    shape->query_blocks = layout->query_blocks;
+    shape->key_blocks = layout->key_blocks;
+    shape->num_layouts = layout->num_layouts;
+    shape->num_col_indices = layout->num_col_indices;
     const int32_t lists = layout->num_layouts;
     if (lists < 1)
         return sn_fail(SN_INVALID_LAYOUT, "layout->num_layouts = %d: must be >= 1", lists);
-    if (query_heads % lists != 0)
-        return sn_fail(SN_INVALID_LAYOUT,
-                       "layout->num_layouts = %d does not divide problem->query_heads = %d", lists,
-                       query_heads);
+    sn_status st;
+    if (problem != NULL && (st = sn_check_layout_fit(shape, problem)) != SN_OK) return st;
+    if (layout->query_blocks < 1)
+        return sn_fail(SN_INVALID_LAYOUT, "layout->query_blocks = %d: must be >= 1", layout->query_blocks);
+    if (layout->key_blocks < 1)
+        return sn_fail(SN_INVALID_LAYOUT, "layout->key_blocks = %d: must be >= 1", layout->key_blocks);
     if (layout->reserved != 0)
         return sn_fail(SN_INVALID_LAYOUT, "layout->reserved = %d: must be 0", layout->reserved);
     const int64_t total = layout->num_col_indices;
     if (total < 0)
         return sn_fail(SN_INVALID_LAYOUT, "layout->num_col_indices = %lld: must be >= 0", (long long)total);
     if (layout->row_offsets == NULL)
-        return sn_fail(SN_INVALID_ARGUMENT, "layout->row_offsets is NULL");
+        return sn_fail(SN_INVALID_LAYOUT, "layout->row_offsets is NULL");
     if (layout->col_indices == NULL && total > 0)
-        return sn_fail(SN_INVALID_ARGUMENT, "layout->col_indices is NULL but layout->num_col_indices = %lld",
+        return sn_fail(SN_INVALID_LAYOUT, "layout->col_indices is NULL but layout->num_col_indices = %lld",
                        (long long)total);
+    const int64_t qb = layout->query_blocks; /* qb + 1 must not overflow */
+    const int32_t kb = layout->key_blocks;
 
     int64_t* base = malloc(sizeof(int64_t) * (size_t)lists);
     if (base == NULL)

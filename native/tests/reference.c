@@ -26,7 +26,7 @@ void ref_attention(const sn_problem* p, const sn_layout* layout, const float* q,
 {
     const int32_t B = p->batch, Hq = p->query_heads, Hkv = p->kv_heads, Lq = p->query_length, Lk = p->key_length,
                   d = p->head_dim, bs = layout->block_size;
-    const double scale = p->scale != 0.0f ? (double)p->scale : 1.0 / sqrt((double)d);
+    const double scale = (double)p->scale; /* as given: 0 and negative values included */
     double* s = malloc(sizeof(double) * (size_t)Lk);
     char* allowed = malloc((size_t)Lk);
     for (int32_t b = 0; b < B; ++b) {

@@ -33,7 +33,7 @@ static void* make_error_on_other_thread(void* unused)
     sn_problem p;
     memset(&p, 0, sizeof p);
     sn_attention_forward(&p, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
-    return (void*)(strstr(sn_last_error(), "layout is NULL") != NULL ? (void*)1 : NULL);
+    return (void*)(strstr(sn_last_error(), "problem->batch = 0") != NULL ? (void*)1 : NULL);
 }
 
 typedef int32_t (*abi_version_fn)(void);
@@ -101,7 +101,9 @@ int main(int argc, char** argv)
 
     const char* info = sn_build_info();
     printf("%s\n", info);
-    CHECK(strstr(info, "sparsenative ") == info && strstr(info, "abi=1 ") != NULL && strstr(info, "selected=") != NULL,
+    char abi[32];
+    snprintf(abi, sizeof abi, "abi=%d ", SN_ABI_VERSION);
+    CHECK(strstr(info, "sparsenative ") == info && strstr(info, abi) != NULL && strstr(info, "selected=") != NULL,
           "build info: %s", info);
 
     /* sn_last_error is per thread: an error on another thread does not show here. */

@@ -106,6 +106,7 @@ static case_options base_options(void)
     o.head_dim = 64;
     o.block_size = 32;
     o.num_layouts = 1;
+    o.scale = 0.125f; /* 1/sqrt(64) */
     o.density = 0.6;
     return o;
 }
@@ -165,6 +166,17 @@ static void named_cases(uint64_t* rng)
     o.key_length = 53;
     o.format = SN_FORMAT_BSHD;
     run_named("smallest head_dim and block", o, rng);
+
+    /* The scale is used exactly as given: 0 (uniform weights over the allowed keys), negative, tiny, large. */
+    static const float scales[] = { 0.0f, -0.3f, 1e-3f, 2.0f };
+    static const char* const scale_names[] = { "scale 0 (uniform)", "scale -0.3", "scale 1e-3", "scale 2" };
+    for (int i = 0; i < 4; ++i)
+        for (int causal = 0; causal <= 1; ++causal) {
+            o = base_options();
+            o.scale = scales[i];
+            o.causal = causal;
+            run_named(scale_names[i], o, rng);
+        }
 
     o = base_options();
     o.head_dim = 128;

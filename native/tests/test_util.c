@@ -54,7 +54,8 @@ case_options random_options(uint64_t* rng)
     o.causal = rng_int(rng, 0, 1);
     o.segments = rng_int(rng, 0, 2) == 0;
     o.num_threads = rng_int(rng, 0, 3);
-    o.scale = rng_int(rng, 0, 1) ? 0.0f : (float)(0.05 + 0.5 * rng_unit(rng));
+    /* The usual 1/sqrt(d) (which the caller computes: the library has no default), or any other finite value. */
+    o.scale = rng_int(rng, 0, 1) ? (float)(1.0 / sqrt((double)o.head_dim)) : (float)(1.1 * rng_unit(rng) - 0.55);
     o.density = rng_unit(rng);
     o.empty_rows = rng_int(rng, 0, 1) ? 0.0 : 0.3;
     return o;

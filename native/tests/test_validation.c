@@ -124,6 +124,8 @@ static void forward_cases(void)
     FORWARD_CASE("head_dim not multiple of 8", f->p.head_dim = 12, SN_UNSUPPORTED, "problem->head_dim = 12", "multiple of 8");
     FORWARD_CASE("format 2", f->p.format = 2, SN_INVALID_ARGUMENT, "problem->format = 2", NULL);
     FORWARD_CASE("unknown flag", f->p.flags = 0x10, SN_INVALID_ARGUMENT, "problem->flags", "0x10");
+    FORWARD_CASE("scale 0 is a value", f->p.scale = 0.0f, SN_OK, NULL, NULL);
+    FORWARD_CASE("negative scale is a value", f->p.scale = -0.3f, SN_OK, NULL, NULL);
     FORWARD_CASE("scale NaN", f->p.scale = NAN, SN_INVALID_ARGUMENT, "problem->scale", "nan");
     FORWARD_CASE("scale inf", f->p.scale = -INFINITY, SN_INVALID_ARGUMENT, "problem->scale", "-inf");
     FORWARD_CASE("threads -1", f->p.num_threads = -1, SN_INVALID_ARGUMENT, "problem->num_threads = -1", NULL);
@@ -151,9 +153,8 @@ static void forward_cases(void)
     FORWARD_CASE("v short", f->v_len = 100, SN_BUFFER_TOO_SMALL, "v_len = 100", "2240");
     FORWARD_CASE("out short", f->out_len = 2000, SN_BUFFER_TOO_SMALL, "out_len = 2000", "2560");
     FORWARD_CASE("lse short", f->lse_len = 159, SN_BUFFER_TOO_SMALL, "lse_len = 159", "160");
-    FORWARD_CASE("out overlaps q", (f->out_ptr = f->q + 8, f->out_len = f->q_len - 8, f->q_len = 2560, f->p.query_length = 20,
-                                   f->layout.query_blocks = 2, f->row_offsets[2] = 2),
-                 SN_INVALID_ARGUMENT, "out overlaps q", NULL);
+    /* Only the ranges are compared (nothing is written on failure): out may run on into the fixture's k. */
+    FORWARD_CASE("out overlaps q", f->out_ptr = f->q + 8, SN_INVALID_ARGUMENT, "out overlaps q", NULL);
     FORWARD_CASE("lse overlaps k", f->lse_ptr = f->k + 5, SN_INVALID_ARGUMENT, "lse overlaps k", NULL);
 
     /* Layout. */
@@ -165,8 +166,8 @@ static void forward_cases(void)
     FORWARD_CASE("num_layouts 3", f->layout.num_layouts = 3, SN_INVALID_LAYOUT, "layout->num_layouts = 3", "query_heads = 4");
     FORWARD_CASE("reserved", f->layout.reserved = 7, SN_INVALID_LAYOUT, "layout->reserved = 7", NULL);
     FORWARD_CASE("num_col_indices negative", f->layout.num_col_indices = -1, SN_INVALID_LAYOUT, "layout->num_col_indices = -1", NULL);
-    FORWARD_CASE("row_offsets NULL", f->layout.row_offsets = NULL, SN_INVALID_ARGUMENT, "layout->row_offsets is NULL", NULL);
-    FORWARD_CASE("col_indices NULL", f->layout.col_indices = NULL, SN_INVALID_ARGUMENT, "layout->col_indices is NULL", "= 8");
+    FORWARD_CASE("row_offsets NULL", f->layout.row_offsets = NULL, SN_INVALID_LAYOUT, "layout->row_offsets is NULL", NULL);
+    FORWARD_CASE("col_indices NULL", f->layout.col_indices = NULL, SN_INVALID_LAYOUT, "layout->col_indices is NULL", "= 8");
     FORWARD_CASE("offsets not starting at 0", f->row_offsets[4] = 1, SN_INVALID_LAYOUT, "layout->row_offsets[4] (list 1, row 0) = 1",
                  "start at 0");
     FORWARD_CASE("offsets decreasing", f->row_offsets[2] = 1, SN_INVALID_LAYOUT, "layout->row_offsets[2] (list 0, row 2) = 1",

@@ -36,7 +36,7 @@ public sealed class JsonOutputTests
     [Fact]
     public void Run_json_has_timing_flops_and_check()
     {
-        var r = Cli.Run("run", "causal", "--random", "1,2,100,8", "--block", "16", "--causal", "--check", "--json", "--runs", "2", "--warmup", "0");
+        var r = Cli.Run("run", "causal", "--random-inputs", "1,2,100,8", "--block", "16", "--causal", "--check", "--json", "--runs", "2", "--warmup", "0");
         Assert.True(r.ExitCode == 0, r.Err);
         using var doc = JsonDocument.Parse(r.Out);
         var root = doc.RootElement;

@@ -15,8 +15,8 @@ public sealed class LayoutFileTests : IDisposable
     {
         var layout = BlockPatterns.BigBird(1024, 64, heads: 2, seed: 4);
         Npy.Npy.Write(_dir.File("ds.npy"), layout.ToDeepSpeed(2), [2, 16, 16]);
-        var fromFile = Json(Cli.Run("run", "--from", _dir.File("ds.npy"), "--block", "64", "--random", "1,2,1024,16", "--json", "--runs", "1", "--check"));
-        var fromPattern = Json(Cli.Run("run", "bigbird", "--layout-seed", "4", "--block", "64", "--random", "1,2,1024,16", "--json", "--runs", "1"));
+        var fromFile = Json(Cli.Run("run", "--from", _dir.File("ds.npy"), "--block", "64", "--random-inputs", "1,2,1024,16", "--json", "--runs", "1", "--check"));
+        var fromPattern = Json(Cli.Run("run", "bigbird", "--layout-seed", "4", "--block", "64", "--random-inputs", "1,2,1024,16", "--json", "--runs", "1"));
         Assert.Equal(layout.Density, fromFile.GetProperty("density").GetDouble(), 12);
         Assert.Equal(fromPattern.GetProperty("flops").GetDouble(), fromFile.GetProperty("flops").GetDouble());
         Assert.True(fromFile.GetProperty("check").GetProperty("relativeError").GetDouble() < 1e-5);
@@ -30,7 +30,7 @@ public sealed class LayoutFileTests : IDisposable
         var (rows, cols, maxNnz) = layout.ToOnnxRuntime();
         Npy.Npy.Write(_dir.File("rows.npy"), rows, [2, 33]);
         Npy.Npy.Write(_dir.File("cols.npy"), cols, [2, maxNnz]);
-        var r = Cli.Run("run", "--from-ort", _dir.File("rows.npy"), _dir.File("cols.npy"), "--block", "64", "--random", "1,4,1000,16",
+        var r = Cli.Run("run", "--from-ort", _dir.File("rows.npy"), _dir.File("cols.npy"), "--block", "64", "--random-inputs", "1,4,1000,16",
             "--causal", "--check", "--json", "--runs", "1");
         var json = Json(r);
         Assert.Contains("cropped to 16×16", json.GetProperty("note").GetString());

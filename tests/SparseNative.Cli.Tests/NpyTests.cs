@@ -86,9 +86,10 @@ public sealed class NpyTests : IDisposable
             { "empty file", [], "not a .npy file" },
             { "version 4.0", Preamble(4, ok, 54).Concat(data).ToArray(), "version 4.0 is not supported" },
             { "version 1.1", Preamble(1, ok, 54, minor: 1).Concat(data).ToArray(), "version 1.1 is not supported" },
-            { "int64 tensor", Preamble(1, ok.Replace("<f4", "<i8"), 54).Concat(new byte[16]).ToArray(), "dtype '<i8' is not supported for tensors" },
-            { "big-endian", Preamble(1, ok.Replace("<f4", ">f4"), 54).Concat(data).ToArray(), "dtype '>f4' is not supported" },
-            { "float16", Preamble(1, ok.Replace("<f4", "<f2"), 54).Concat(new byte[4]).ToArray(), "dtype '<f2' is not supported" },
+            { "int64 tensor", Preamble(1, ok.Replace("<f4", "<i8"), 54).Concat(new byte[16]).ToArray(), "dtype '<i8' is not supported for tensors; use little-endian float32 ('<f4') or float64 ('<f8') (in NumPy: x.astype('<f4'))" },
+            { "big-endian", Preamble(1, ok.Replace("<f4", ">f4"), 54).Concat(data).ToArray(), "dtype '>f4' is not supported for tensors; use little-endian float32 ('<f4') or float64 ('<f8') (in NumPy: x.astype('<f4'))" },
+            // float16 gets the same conversion hint as int64: the reader refuses any dtype it does not take before sizing it.
+            { "float16", Preamble(1, ok.Replace("<f4", "<f2"), 54).Concat(new byte[4]).ToArray(), "dtype '<f2' is not supported for tensors; use little-endian float32 ('<f4') or float64 ('<f8') (in NumPy: x.astype('<f4'))" },
             { "fortran order", Preamble(1, ok.Replace("False", "True"), 54).Concat(data).ToArray(), "Fortran-order" },
             { "truncated data", Preamble(1, ok, 54).Concat(Floats(1)).ToArray(), "truncated" },
             { "trailing data", Preamble(1, ok, 54).Concat(Floats(1, 2, 3)).ToArray(), "bytes follow" },

@@ -80,7 +80,7 @@ public sealed class RunTests : IDisposable
     {
         // A 2×2-block DeepSpeed layout cannot serve 100 tokens at block 16 (7 blocks).
         Npy.Npy.Write(_dir.File("ds.npy"), new[] { 1, 0, 1, 1 }, [1, 2, 2]);
-        var r = Cli.Run("run", "--from", _dir.File("ds.npy"), "--block", "16", "--random", "1,1,100,8");
+        var r = Cli.Run("run", "--from", _dir.File("ds.npy"), "--block", "16", "--random-inputs", "1,1,100,8");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("query blocks", r.Err);
     }
@@ -95,7 +95,7 @@ public sealed class RunTests : IDisposable
     public void Run_draws_the_layout_it_used()
     {
         string path = _dir.File("used.png");
-        var r = Cli.Run("run", "block-diagonal", "--random", "1,2,64,8", "--block", "16", "--runs", "1", "--layout-png", path);
+        var r = Cli.Run("run", "block-diagonal", "--random-inputs", "1,2,64,8", "--block", "16", "--runs", "1", "--layout-png", path);
         Assert.True(r.ExitCode == 0, r.Err);
         var img = PngDecoder.Decode(File.ReadAllBytes(path));
         Assert.Equal(12 + 4 * 16 + 2 + 12, img.Width); // 4 blocks at the largest cell size, 16 px

@@ -10,7 +10,7 @@ public sealed class TopKPatternTests
     [Fact]
     public void Run_topk_uses_the_selection_of_its_own_inputs()
     {
-        var r = Cli.Run("run", "topk", "--random", "1,2,256,16", "--seed", "3", "--block", "16", "--top-k", "2", "--keep-window", "1",
+        var r = Cli.Run("run", "topk", "--random-inputs", "1,2,256,16", "--seed", "3", "--block", "16", "--top-k", "2", "--keep-window", "1",
             "--causal", "--check", "--json", "--runs", "1");
         Assert.True(r.ExitCode == 0, r.Err);
         var json = JsonDocument.Parse(r.Out).RootElement;

@@ -101,8 +101,20 @@ public class LayoutImportTests
         {
             var (rows, cols, maxNnz) = layout.ToOnnxRuntime();
             Assert.Equal(layout.LayoutCount * maxNnz, cols.Length);
-            Assert.Equal(layout, BlockLayout.FromOnnxRuntime(rows, cols, layout.LayoutCount, layout.BlockSize));
+            Assert.Equal(layout, BlockLayout.FromOnnxRuntime(rows, cols, layout.LayoutCount, layout.BlockSize, causal: layout.IsCausal));
         }
+    }
+
+    [Fact]
+    public void FromOnnxRuntime_is_causal_unless_told_otherwise_and_FromDeepSpeed_is_not()
+    {
+        // ONNX Runtime's SparseAttention always masks causally; a DeepSpeed tensor does not say whether it was unidirectional.
+        Assert.True(BlockLayout.FromOnnxRuntime(OrtRows, OrtCols, 2, 64).IsCausal);
+        Assert.False(BlockLayout.FromOnnxRuntime(OrtRows, OrtCols, 2, 64, causal: false).IsCausal);
+        var unidirectional = BlockPatterns.Fixed(100, 16, unidirectional: true);
+        var imported = BlockLayout.FromDeepSpeed(unidirectional.ToDeepSpeed(1), 1, unidirectional.QueryBlocks, 16);
+        Assert.False(imported.IsCausal);
+        Assert.Equal(unidirectional, imported.WithCausal(true));
     }
 
     [Fact]

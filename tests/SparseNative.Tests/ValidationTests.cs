@@ -168,6 +168,35 @@ public class ValidationTests
         Assert.Equal(Backend.Reference, BackendRegistry.ParseOverride("reference"));
     }
 
+    public static TheoryData<string> BadOptions => new() { "scale", "format", "segments-unpaired", "segments-short", "threads", "layout" };
+
+    [Theory, MemberData(nameof(BadOptions))]
+    public void Every_entry_point_rejects_bad_options_with_the_same_exception(string fault)
+    {
+        var options = new AttentionOptions { Backend = Backend.Reference };
+        var layout = L;
+        switch (fault)
+        {
+            case "scale": options = options with { Scale = float.NaN }; break;
+            case "format": options = options with { Format = (TensorFormat)7 }; break;
+            case "segments-unpaired": options = options with { QuerySegmentIds = new int[S.QueryLength] }; break;
+            case "segments-short": options = options with { QuerySegmentIds = new int[S.QueryLength], KeySegmentIds = new int[3] }; break;
+            case "threads": options = options with { MaxThreads = -2 }; break;
+            default: layout = TestData.RandomLayout(16, 2, 3, 1, 1.0, 1); break;
+        }
+        var (q, k, v) = TestData.Qkv(S, 1);
+        var o = new float[S.QueryElements];
+        var forward = Fails(() => SparseAttention.Forward(q, k, v, o, S, layout, options));
+        var select = Fails(() => SparseAttention.SelectBackend(S, layout, options));
+        var split = Fails(() => SparseAttention.ForwardSplitKeys(q, k, v, o, S, layout, options, splits: 2));
+        foreach (var other in new[] { select, split })
+        {
+            Assert.Equal(forward.GetType(), other.GetType());
+            Assert.Equal(forward.ParamName, other.ParamName);
+            Assert.Equal(forward.Message, other.Message);
+        }
+    }
+
     [Fact]
     public void Requesting_a_backend_this_build_lacks_says_why()
     {

@@ -4,43 +4,76 @@ namespace SparseNative.Interop.Cuda;
 
 /// <summary>
 /// The loaded <c>libsparsenative_cuda</c> (native/cuda/include/sparse_native_cuda.h) and its entry points, or the reason it
-/// cannot be used. Loaded once per process on first use (<see cref="Shared"/>). The library is opened explicitly with
-/// <see cref="NativeLibrary"/> and called through function pointers, so a missing library is an answer ("not found: tried …"),
-/// never a <see cref="DllNotFoundException"/> at some later call, and it installs no DllImport resolver (the CPU library's
-/// resolver in <see cref="SparseNativeLibrary"/> is unaffected). The methods return the library's status unchanged;
+/// cannot be used. <see cref="Shared"/> is found by the same probe as the CPU library (see <see cref="SparseNativeLibrary"/>):
+/// <see cref="ExplicitPath"/>, else <c>SPARSENATIVE_CUDA_PATH</c> — exclusive when set —, else <c>runtimes/&lt;rid&gt;/native/</c>
+/// beside the assembly, the application folder and the system search; the same ABI check (version, exports, and the
+/// <c>sn_layout</c>/<c>sn_problem</c> layouts through <c>snc_struct_layout</c>); the same trace of every attempt. The library is
+/// called through function pointers, so a missing library is an answer, never a <see cref="DllNotFoundException"/> at some
+/// later call, and it installs no DllImport resolver. The methods return the library's status unchanged;
 /// <see cref="LastError"/> has the message of a failure.
 /// </summary>
 public sealed unsafe class SparseNativeCudaLibrary
 {
-    /// <summary><c>SNC_CUDA_ERROR</c>: a CUDA runtime call failed (the message names it).</summary>
-    public const SnStatus CudaError = (SnStatus)100;
-
     /// <summary>The <c>SNC_ABI_VERSION</c> these bindings were written for.</summary>
-    public const int ExpectedAbiVersion = 1;
+    public const int ExpectedAbiVersion = 2;
 
-    /// <summary>Environment variable naming the library file to load (tried first).</summary>
-    public const string PathEnvironmentVariable = "SPARSENATIVE_CUDA_LIBRARY";
+    /// <summary>Environment variable naming the library file (or its directory); exclusive when set.</summary>
+    public const string PathEnvironmentVariable = "SPARSENATIVE_CUDA_PATH";
 
-    private static readonly Lazy<SparseNativeCudaLibrary> s_shared = new(() => Probe(DefaultCandidates()));
+    private static readonly NativeLibrarySlot Slot = new(new NativeLibrarySpec("sparsenative_cuda", PathEnvironmentVariable,
+        "SparseNativeCudaLibrary.ExplicitPath", new AbiContract("snc", ExpectedAbiVersion,
+        [
+            "snc_last_error", "snc_device_count", "snc_device_name", "snc_malloc", "snc_free", "snc_copy_to_device",
+            "snc_copy_to_host", "snc_synchronize", "snc_layout_create", "snc_layout_destroy", "snc_attention_forward_device",
+            "snc_attention_forward_host",
+        ])));
 
-    /// <summary>The process-wide library (probed on first use).</summary>
-    public static SparseNativeCudaLibrary Shared => s_shared.Value;
+    private static readonly object SharedGate = new();
+    private static SparseNativeCudaLibrary? s_shared;
+
+    /// <summary>
+    /// An explicit library file (or directory) for <see cref="Shared"/>; takes precedence over <c>SPARSENATIVE_CUDA_PATH</c>.
+    /// May be changed until a library has been loaded (a failed probe is forgotten); afterwards changing it throws
+    /// <see cref="InvalidOperationException"/>, because device buffers and layouts belong to the loaded copy.
+    /// </summary>
+    public static string? ExplicitPath
+    {
+        get => Slot.ExplicitPath;
+        set => Slot.ExplicitPath = value;
+    }
+
+    /// <summary>The process-wide library (probed on first use, and again after a failed probe if <see cref="ExplicitPath"/> changes).</summary>
+    public static SparseNativeCudaLibrary Shared
+    {
+        get
+        {
+            NativeLibraryStatus status = Slot.Status;
+            lock (SharedGate)
+            {
+                if (s_shared is null || !ReferenceEquals(s_shared.LoadStatus, status)) s_shared = new SparseNativeCudaLibrary(status);
+                return s_shared;
+            }
+        }
+    }
+
+    /// <summary>A library loaded from <paramref name="path"/> (a file, or a directory holding <see cref="FileName"/>) by the same
+    /// rules as <see cref="Shared"/>, with that path as the only candidate; independent of <see cref="Shared"/>.</summary>
+    public static SparseNativeCudaLibrary Open(string path) =>
+        new(NativeLibraryProbe.Probe(Slot.Spec, path, $"{nameof(SparseNativeCudaLibrary)}.{nameof(Open)}"));
 
     /// <summary>Null when usable: loaded, ABI matches and at least one device exists. Otherwise why not.</summary>
     public string? UnavailableReason { get; }
 
+    /// <summary>How the library was found: the path, ABI version, build line, and every attempt (what a bug report needs).</summary>
+    public NativeLibraryStatus LoadStatus { get; }
+
     /// <summary>The file that was loaded, or null.</summary>
-    public string? LoadedFrom { get; }
+    public string? LoadedFrom => LoadStatus.Path;
 
     /// <summary>Device 0's name and compute capability when available, else "".</summary>
     public string DeviceName { get; } = "";
 
-    /// <summary>Every path tried, with the outcome: what a bug report about loading needs.</summary>
-    public IReadOnlyList<string> ProbeTrace { get; }
-
-    private readonly delegate* unmanaged[Cdecl]<int> AbiVersionFn;
     private readonly delegate* unmanaged[Cdecl]<byte*> LastErrorFn;
-    private readonly delegate* unmanaged[Cdecl]<byte*> BuildInfoFn;
     private readonly delegate* unmanaged[Cdecl]<int*, int> DeviceCountFn;
     private readonly delegate* unmanaged[Cdecl]<int, byte*, int, int> DeviceNameFn;
     private readonly delegate* unmanaged[Cdecl]<nuint, void**, int> MallocFn;
@@ -53,111 +86,50 @@ public sealed unsafe class SparseNativeCudaLibrary
     private readonly delegate* unmanaged[Cdecl]<SnProblem*, void*, int, void*, void*, void*, void*, float*, void*, int> ForwardDeviceFn;
     private readonly delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint, int> ForwardHostFn;
 
-    private SparseNativeCudaLibrary(string reason, IReadOnlyList<string> trace)
+    private SparseNativeCudaLibrary(NativeLibraryStatus status)
     {
-        UnavailableReason = reason;
-        ProbeTrace = trace;
-    }
-
-    private SparseNativeCudaLibrary(nint handle, string path, IReadOnlyList<string> trace)
-    {
-        LoadedFrom = path;
-        ProbeTrace = trace;
-        try
+        LoadStatus = status;
+        if (!status.IsLoaded)
         {
-            AbiVersionFn = (delegate* unmanaged[Cdecl]<int>)NativeLibrary.GetExport(handle, "snc_abi_version");
-            LastErrorFn = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(handle, "snc_last_error");
-            BuildInfoFn = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(handle, "snc_build_info");
-            DeviceCountFn = (delegate* unmanaged[Cdecl]<int*, int>)NativeLibrary.GetExport(handle, "snc_device_count");
-            DeviceNameFn = (delegate* unmanaged[Cdecl]<int, byte*, int, int>)NativeLibrary.GetExport(handle, "snc_device_name");
-            MallocFn = (delegate* unmanaged[Cdecl]<nuint, void**, int>)NativeLibrary.GetExport(handle, "snc_malloc");
-            FreeFn = (delegate* unmanaged[Cdecl]<void*, int>)NativeLibrary.GetExport(handle, "snc_free");
-            CopyToDeviceFn = (delegate* unmanaged[Cdecl]<void*, void*, nuint, void*, int>)NativeLibrary.GetExport(handle, "snc_copy_to_device");
-            CopyToHostFn = (delegate* unmanaged[Cdecl]<void*, void*, nuint, void*, int>)NativeLibrary.GetExport(handle, "snc_copy_to_host");
-            SynchronizeFn = (delegate* unmanaged[Cdecl]<void*, int>)NativeLibrary.GetExport(handle, "snc_synchronize");
-            LayoutCreateFn = (delegate* unmanaged[Cdecl]<SnLayout*, void**, int>)NativeLibrary.GetExport(handle, "snc_layout_create");
-            LayoutDestroyFn = (delegate* unmanaged[Cdecl]<void*, int>)NativeLibrary.GetExport(handle, "snc_layout_destroy");
-            ForwardDeviceFn = (delegate* unmanaged[Cdecl]<SnProblem*, void*, int, void*, void*, void*, void*, float*, void*, int>)
-                NativeLibrary.GetExport(handle, "snc_attention_forward_device");
-            ForwardHostFn = (delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint, int>)
-                NativeLibrary.GetExport(handle, "snc_attention_forward_host");
-        }
-        catch (EntryPointNotFoundException e)
-        {
-            UnavailableReason = $"{path} is not a compatible libsparsenative_cuda: {e.Message}";
+            UnavailableReason = status.FailureReason;
             return;
         }
-        int abi = AbiVersionFn();
-        if (abi != ExpectedAbiVersion)
-        {
-            UnavailableReason = $"{path} has ABI version {abi} but these bindings need {ExpectedAbiVersion}";
-            return;
-        }
+        // Every export below was checked to exist by the probe's ABI check.
+        nint handle = status.Handle;
+        LastErrorFn = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(handle, "snc_last_error");
+        DeviceCountFn = (delegate* unmanaged[Cdecl]<int*, int>)NativeLibrary.GetExport(handle, "snc_device_count");
+        DeviceNameFn = (delegate* unmanaged[Cdecl]<int, byte*, int, int>)NativeLibrary.GetExport(handle, "snc_device_name");
+        MallocFn = (delegate* unmanaged[Cdecl]<nuint, void**, int>)NativeLibrary.GetExport(handle, "snc_malloc");
+        FreeFn = (delegate* unmanaged[Cdecl]<void*, int>)NativeLibrary.GetExport(handle, "snc_free");
+        CopyToDeviceFn = (delegate* unmanaged[Cdecl]<void*, void*, nuint, void*, int>)NativeLibrary.GetExport(handle, "snc_copy_to_device");
+        CopyToHostFn = (delegate* unmanaged[Cdecl]<void*, void*, nuint, void*, int>)NativeLibrary.GetExport(handle, "snc_copy_to_host");
+        SynchronizeFn = (delegate* unmanaged[Cdecl]<void*, int>)NativeLibrary.GetExport(handle, "snc_synchronize");
+        LayoutCreateFn = (delegate* unmanaged[Cdecl]<SnLayout*, void**, int>)NativeLibrary.GetExport(handle, "snc_layout_create");
+        LayoutDestroyFn = (delegate* unmanaged[Cdecl]<void*, int>)NativeLibrary.GetExport(handle, "snc_layout_destroy");
+        ForwardDeviceFn = (delegate* unmanaged[Cdecl]<SnProblem*, void*, int, void*, void*, void*, void*, float*, void*, int>)
+            NativeLibrary.GetExport(handle, "snc_attention_forward_device");
+        ForwardHostFn = (delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint, int>)
+            NativeLibrary.GetExport(handle, "snc_attention_forward_host");
         int count;
         if (DeviceCountFn(&count) != 0) count = 0;
         if (count < 1)
         {
             string why = LastError();
-            UnavailableReason = why.Length > 0 ? $"no CUDA device ({why})" : "no CUDA device";
+            UnavailableReason = (why.Length > 0 ? $"no CUDA device ({why})" : "no CUDA device") + $"; {FileName} loaded from {status.Path}";
             return;
         }
         var name = stackalloc byte[256];
         DeviceName = DeviceNameFn(0, name, 256) == 0 ? Marshal.PtrToStringUTF8((nint)name) ?? "" : "";
     }
 
-    /// <summary>The platform's file name of the library.</summary>
-    public static string FileName =>
-        OperatingSystem.IsWindows() ? "sparsenative_cuda.dll" : OperatingSystem.IsMacOS() ? "libsparsenative_cuda.dylib" : "libsparsenative_cuda.so";
-
-    /// <summary>Where the library is looked for, in order: <c>SPARSENATIVE_CUDA_LIBRARY</c>, next to the application, the NuGet
-    /// <c>runtimes/&lt;rid&gt;/native</c> folder, then the system search (LD_LIBRARY_PATH, ldconfig) by bare name.</summary>
-    public static IEnumerable<string> DefaultCandidates()
-    {
-        if (Environment.GetEnvironmentVariable(PathEnvironmentVariable) is { Length: > 0 } explicitPath) yield return explicitPath;
-        yield return Path.Combine(AppContext.BaseDirectory, FileName);
-        yield return Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", FileName);
-        yield return FileName; // bare name: the dynamic loader's own search
-    }
-
-    /// <summary>Loads the first candidate that opens. A candidate with a directory part is a file path; a bare name goes to the
-    /// system search. Never throws for a missing or unloadable library: the result carries the reason.</summary>
-    public static SparseNativeCudaLibrary Probe(IEnumerable<string> candidates)
-    {
-        var trace = new List<string>();
-        foreach (var candidate in candidates)
-        {
-            bool isPath = candidate.Contains(Path.DirectorySeparatorChar) || candidate.Contains(Path.AltDirectorySeparatorChar);
-            if (isPath && !File.Exists(candidate))
-            {
-                trace.Add($"{candidate} (no such file)");
-                continue;
-            }
-            try
-            {
-                nint handle = NativeLibrary.Load(candidate);
-                trace.Add($"{candidate} (loaded)");
-                return new SparseNativeCudaLibrary(handle, candidate, trace);
-            }
-            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
-            {
-                trace.Add($"{candidate} ({(isPath ? "failed to load" : "system search")}: {LoaderMessage(e)})");
-            }
-        }
-        return new SparseNativeCudaLibrary($"libsparsenative_cuda not found: tried {string.Join("; ", trace)}", trace);
-    }
-
-    /// <summary>The dynamic loader's own words (.NET wraps dlerror in several lines of advice; the last line is the cause).</summary>
-    private static string LoaderMessage(Exception e)
-    {
-        var lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return lines.Length > 0 ? lines[^1] : e.GetType().Name;
-    }
+    /// <summary>The platform's file name of the library: libsparsenative_cuda.so, libsparsenative_cuda.dylib or sparsenative_cuda.dll.</summary>
+    public static string FileName => Slot.Spec.PlatformFileName;
 
     /// <summary>The library's message for the last failed call on this thread (<c>snc_last_error</c>).</summary>
-    public string LastError() => Marshal.PtrToStringUTF8((nint)LastErrorFn()) ?? "";
+    public string LastError() => LastErrorFn == null ? "" : Marshal.PtrToStringUTF8((nint)LastErrorFn()) ?? "";
 
-    /// <summary>The library's build line (<c>snc_build_info</c>: version, CUDA runtime, architectures).</summary>
-    public string BuildInfo() => Marshal.PtrToStringUTF8((nint)BuildInfoFn()) ?? "";
+    /// <summary>The library's build line (<c>snc_build_info</c>: version, CUDA runtime, architectures), or "" when not loaded.</summary>
+    public string BuildInfo() => LoadStatus.BuildInfo ?? "";
 
     /// <summary><c>snc_malloc</c>: device memory on the current device.</summary>
     public SnStatus Malloc(nuint bytes, out nint devicePointer)

@@ -5,13 +5,14 @@ namespace SparseNative.Cli.Bench;
 /// <param name="Pattern">Pattern name; "dense" is the baseline on the same data.</param>
 /// <param name="Backend">The backend asked for (and that ran).</param>
 /// <param name="Density">Active fraction of the block grid.</param>
+/// <param name="Causal">Whether this run was causal (<c>--causal</c>, or a causal layout).</param>
 /// <param name="Flops">4·d per allowed pair (<see cref="AttentionCost.Flops"/>).</param>
 /// <param name="TimesMs">Each timed run.</param>
 /// <param name="MedianMs">Median of <paramref name="TimesMs"/>.</param>
 /// <param name="Gflops">Flops / median time.</param>
-/// <param name="SpeedupVsDense">Dense median / this median, same backend and data (null when dense did not run).</param>
+/// <param name="SpeedupVsDense">Dense median / this median, same backend, data and causality (null when dense did not run).</param>
 /// <param name="Skipped">Why this combination did not run (backend cannot run the problem), or null.</param>
-internal sealed record BenchResult(int SequenceLength, string Pattern, string Backend, double Density, double Flops,
+internal sealed record BenchResult(int SequenceLength, string Pattern, string Backend, double Density, bool Causal, double Flops,
     IReadOnlyList<double> TimesMs, double MedianMs, double Gflops, double? SpeedupVsDense, string? Skipped);
 
 /// <summary>The whole <c>bench --json</c> document.</summary>

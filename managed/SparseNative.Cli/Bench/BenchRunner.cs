@@ -30,35 +30,46 @@ internal static class BenchRunner
             var o = new float[shape.QueryElements];
             var lse = new float[shape.LogSumExpElements];
             var inputs = new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd, p.Options.Causal, p.Options.Scale);
-            var dense = p.Options.Causal ? BlockPatterns.Causal(n, p.Layouts.BlockSize) : BlockPatterns.Dense(n, p.Layouts.BlockSize);
-            var layouts = new List<(string Name, BlockLayout Layout)> { ("dense", dense) };
+            var layouts = new List<(string Name, BlockLayout Layout)> { ("dense", DenseBaseline(n, p.Layouts.BlockSize, p.Options.Causal)) };
             for (int i = 0; i < p.Layouts.Patterns.Length; i++)
                 layouts.Add((p.Layouts.Label(i), p.Layouts.Build(i, n, n, p.Heads, inputs, out _)));
+            // A causal layout without --causal is still causal attention: it is compared with causal dense attention.
+            if (!p.Options.Causal && layouts.Any(x => Causality.EffectiveCausal(x.Layout, p.Options)))
+                layouts.Insert(1, (CausalDense, DenseBaseline(n, p.Layouts.BlockSize, causal: true)));
 
             foreach (var backend in p.Backends)
             {
-                double? denseMs = null;
+                var denseMs = new Dictionary<bool, double>();
                 foreach (var (name, layout) in layouts)
                 {
                     step($"{n} tokens, {name}, {backend}");
                     var options = p.Options with { Backend = backend };
-                    double flops = AttentionCost.Flops(shape, layout, options.Causal);
+                    bool causal = Causality.EffectiveCausal(layout, options) || name == CausalDense;
+                    double flops = AttentionCost.Flops(shape, layout, causal);
                     string? skipped = WhyNot(shape, layout, options);
                     if (skipped is not null)
                     {
-                        results.Add(new BenchResult(n, name, backend.ToString(), layout.Density, flops, [], double.NaN, double.NaN, null, skipped));
+                        results.Add(new BenchResult(n, name, backend.ToString(), layout.Density, causal, flops, [], double.NaN, double.NaN, null, skipped));
                         continue;
                     }
-                    var times = Timing.Measure(() => SparseAttention.Forward(data.Query, data.Key, data.Value, o, shape, layout, options, lse),
+                    // The causal dense baseline asks for the mask itself (its layout may not carry it).
+                    var run = name == CausalDense ? options with { Causal = true } : options;
+                    var times = Timing.Measure(() => SparseAttention.Forward(data.Query, data.Key, data.Value, o, shape, layout, run, lse),
                         p.Warmup, p.Runs, cancel);
                     double median = Timing.Median(times);
-                    if (name == "dense") denseMs = median;
-                    results.Add(new BenchResult(n, name, backend.ToString(), layout.Density, flops, times, median, flops / (median * 1e6),
-                        denseMs is { } d ? d / median : null, null));
+                    if (name is "dense" or CausalDense) denseMs[causal] = median;
+                    results.Add(new BenchResult(n, name, backend.ToString(), layout.Density, causal, flops, times, median, flops / (median * 1e6),
+                        denseMs.TryGetValue(causal, out double d) ? d / median : null, null));
                 }
             }
         }
     }
+
+    /// <summary>The name of the causal dense baseline, measured when a causal layout runs without <c>--causal</c>.</summary>
+    public const string CausalDense = "dense-causal";
+
+    private static BlockLayout DenseBaseline(int n, int blockSize, bool causal) =>
+        causal ? BlockPatterns.Causal(n, blockSize) : BlockPatterns.Dense(n, blockSize);
 
     /// <summary>Backends to measure: the ones given, else every available one except the float64 reference (an oracle, not a contender) unless it is all there is.</summary>
     public static Backend[] DefaultBackends()

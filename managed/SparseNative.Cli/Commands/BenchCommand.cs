@@ -44,6 +44,8 @@ internal static class BenchCommand
                 r.GetValue(batch), LayoutCommand.Positive(r.GetValue(heads), "--heads"), LayoutCommand.Positive(r.GetValue(headDim), "--head-dim"),
                 options, warmup, runs, r.GetValue(seed));
             LayoutCommand.Positive(plan.Batch, "--batch");
+            using var outputs = new OutputFiles();
+            var plotFile = outputs.Add("--plot", r.GetValue(plot));
 
             var results = new List<BenchResult>();
             bool cancelled = false;
@@ -51,23 +53,7 @@ internal static class BenchCommand
             try
             {
                 // Live progress only on a terminal: piped output (logs, CI) gets the table alone, not progress snapshots.
-                if (asJson || !ctx.IsTerminal) BenchRunner.Run(plan, results, _ => { }, ctx.Cancellation);
-                else
-                    ctx.Console_.Progress()
-                        .AutoClear(true)
-                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                        .Start(p =>
-                        {
-                            var task = p.AddTask("bench", maxValue: BenchRunner.Steps(plan));
-                            bool first = true;
-                            BenchRunner.Run(plan, results, what =>
-                            {
-                                if (!first) task.Increment(1);
-                                first = false;
-                                task.Description = what.EscapeMarkup();
-                            }, ctx.Cancellation);
-                            task.Value = task.MaxValue;
-                        });
+                LiveProgress.Run(ctx, !asJson, BenchRunner.Steps(plan), step => BenchRunner.Run(plan, results, step, ctx.Cancellation));
             }
             catch (OperationCanceledException)
             {
@@ -80,10 +66,11 @@ internal static class BenchCommand
                 runs, warmup, cancelled, results);
             if (asJson) ctx.Output.WriteLine(Json.Serialize(report));
             else PrintTable(ctx.Console_, report);
-            if (r.GetValue(plot) is { } path && results.Count > 0)
+            if (plotFile is not null && results.Count > 0)
             {
-                BenchChart.Save(results, path, $"B={plan.Batch}, H={plan.Heads}, d={plan.HeadDim}, block {choice.BlockSize}, {threads} thread(s){(options.Causal ? ", causal" : "")}, {report.Cpu}");
-                if (!asJson) ctx.Output.WriteLine($"Wrote {path}");
+                plotFile.Write(path => BenchChart.Save(results, path, $"B={plan.Batch}, H={plan.Heads}, d={plan.HeadDim}, block {choice.BlockSize}, {threads} thread(s){(options.Causal ? ", causal" : "")}, {report.Cpu}"));
+                outputs.Commit();
+                if (!asJson) ctx.Output.WriteLine($"Wrote {plotFile.Path}");
             }
             if (cancelled) ctx.Error.WriteLine("Cancelled: the results above are the runs that completed.");
             return cancelled ? ExitCodes.Cancelled : ExitCodes.Ok;
@@ -96,7 +83,7 @@ internal static class BenchCommand
         if (text is null) return fromOption == Backend.Auto ? BenchRunner.DefaultBackends() : [fromOption];
         if (text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
             return SparseAttention.Backends.Where(b => b.IsAvailable).Select(b => b.Backend).ToArray();
-        var list = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ProblemOptions.ParseBackend).Distinct().ToArray();
+        var list = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x => EnumOption.Parse<Backend>(x, "--backends")).Distinct().ToArray();
         if (list.Length == 0) throw new ArgumentException("--backends is empty.", "--backends");
         if (list.Contains(Backend.Auto)) throw new ArgumentException("--backends lists concrete backends; 'auto' is not one.", "--backends");
         return list;
@@ -104,17 +91,17 @@ internal static class BenchCommand
 
     private static void PrintTable(IAnsiConsole console, BenchReport rep)
     {
-        console.MarkupLine($"B={rep.Batch}, H={rep.Heads}, d={rep.HeadDim}, block {rep.BlockSize}, {rep.Threads} thread(s){(rep.Causal ? ", causal" : "")}, " +
+        console.MarkupLine($"B={rep.Batch}, H={rep.Heads}, d={rep.HeadDim}, block {rep.BlockSize}, {rep.Threads} thread(s), {(rep.Causal ? "--causal" : "without --causal")}, " +
             $"median of {rep.Runs} run(s) after {rep.Warmup} warm-up; {rep.Cpu.EscapeMarkup()}");
-        var t = new Table().AddColumns("tokens", "pattern", "backend", "density", "ms", "GFLOP/s", "speedup")
-            .Caption("speedup = dense ms / pattern ms, same backend and data");
+        var t = new Table().AddColumns("tokens", "pattern", "backend", "causal", "density", "ms", "GFLOP/s", "speedup")
+            .Caption("speedup = dense ms / pattern ms, same backend, data and causality");
         foreach (var c in t.Columns) c.NoWrap();
-        foreach (var c in t.Columns.Skip(3)) c.RightAligned();
+        foreach (var c in t.Columns.Skip(4)) c.RightAligned();
         foreach (var r in rep.Results)
-            t.AddRow(r.SequenceLength.ToString(), r.Pattern.EscapeMarkup(), r.Backend, $"{r.Density:P1}",
+            t.AddRow(r.SequenceLength.ToString(), r.Pattern.EscapeMarkup(), r.Backend, r.Causal ? "yes" : "no", $"{r.Density:P1}",
                 r.Skipped is null ? $"{r.MedianMs:F2}" : "[grey]skipped[/]",
                 r.Skipped is null ? $"{r.Gflops:F1}" : (r.Skipped.Length > 60 ? r.Skipped[..60] + "…" : r.Skipped).EscapeMarkup(),
-                r.Pattern == "dense" ? "1.00×" : r.SpeedupVsDense is { } s ? $"{s:F2}×" : "—");
+                r.Pattern is "dense" or BenchRunner.CausalDense ? "1.00×" : r.SpeedupVsDense is { } s ? $"{s:F2}×" : "—");
         console.Write(t);
     }
 }

@@ -45,29 +45,32 @@ internal static class DemoCommand
             var data = TensorSet.Random(shape, TensorFormat.Bhsd, r.GetValue(seed));
             var layout = choice.Build(0, shape.QueryLength, shape.KeyLength, shape.QueryHeads, new PatternInputs(data.Query, data.Key, shape, TensorFormat.Bhsd, options.Causal, options.Scale), out var note);
             layout.ValidateFor(shape);
+            bool causal = Causality.EffectiveCausal(layout, options);
             var o = new float[shape.QueryElements];
             var lse = new float[shape.LogSumExpElements];
 
             console.MarkupLine($"[bold]SparseNative demo[/]: {shape.QueryLength} tokens, {shape.QueryHeads} heads, d {shape.HeadDim}, " +
-                $"{choice.Label().EscapeMarkup()} layout (block {layout.BlockSize}){(options.Causal ? ", causal" : "")}");
+                $"{choice.Label().EscapeMarkup()} layout (block {layout.BlockSize}), causal: {Causality.Describe(layout, options.Causal).EscapeMarkup()}");
             if (note is not null) console.MarkupLine($"[yellow]Note:[/] {note.EscapeMarkup()}");
             Backend ran = Backend.Auto;
             var times = Timing.MeasureWithin(() => ran = SparseAttention.Forward(data.Query, data.Key, data.Value, o, shape, layout, options, lse), runs, seconds, ctx.Cancellation);
             double sparseMs = Timing.Median(times);
-            double sparseFlops = AttentionCost.Flops(shape, layout, options.Causal);
+            double sparseFlops = AttentionCost.Flops(shape, layout, causal);
             console.MarkupLine($"Backend (Auto): [bold]{ran}[/]{(options.Backend != Backend.Auto ? " (requested)" : "")}");
-            console.MarkupLine($"Layout density: {layout.Density:P2} of blocks ({sparseFlops / (4.0 * shape.HeadDim * AttentionCost.DensePairs(shape, options.Causal)):P2} of dense flops)");
+            console.MarkupLine($"Layout density: {layout.Density:P2} of blocks ({sparseFlops / (4.0 * shape.HeadDim * AttentionCost.DensePairs(shape, causal)):P2} of dense flops)");
             console.MarkupLine($"Sparse time:    {sparseMs:F1} ms (median of {times.Length} after a warm-up call), {sparseFlops / (sparseMs * 1e6):F1} GFLOP/s");
 
-            var dense = DenseTiming.Measure(data, layout.BlockSize, options with { Backend = ran }, sparseMs, sparseFlops, seconds, runs, ctx.Cancellation);
+            var dense = DenseTiming.Measure(data, layout.BlockSize, options with { Backend = ran, Causal = causal }, sparseMs, sparseFlops, seconds, runs, ctx.Cancellation);
             console.MarkupLine($"Dense time:     {dense.Milliseconds:F1} ms on {ran}, same data{(dense.Extrapolated ? $" [yellow](timed on {dense.QueryBlocksTimed} of {dense.QueryBlocks} query blocks and scaled: dense work is the same for every query block)[/]" : "")}");
             console.MarkupLine($"Speedup:        [bold]{dense.Milliseconds / sparseMs:F1}×[/] vs dense attention");
 
             var blocks = ReferenceCheck.SampleBlocks(layout.QueryBlocks, LayoutCommand.Positive(r.GetValue(checkBlocks), "--check-blocks"), r.GetValue(seed));
-            var check = ReferenceCheck.Run(data, layout, options.ResolveScale(shape.HeadDim), options.Causal, options.MaxThreads, o, lse, blocks, ctx.Cancellation);
+            var check = ReferenceCheck.Run(data, layout, options.ResolveScale(shape.HeadDim), causal, options.MaxThreads, o, lse, blocks, ctx.Cancellation);
             console.MarkupLine($"Max error:      {check.MaxAbsError:E2} (relative {check.RelativeError:E2}, lse {check.LseMaxAbsError:E2}) vs the float64 reference on " +
                 $"{(check.Full ? "all" : $"{check.QueryBlocks} sampled of {check.TotalQueryBlocks}")} query blocks ({check.Rows:N0} rows, {check.Seconds:F1} s)");
-            return check.RelativeError <= r.GetValue(tolerance) ? ExitCodes.Ok : ExitCodes.CheckFailed;
+            if (check.Passes(r.GetValue(tolerance))) return ExitCodes.Ok;
+            ctx.Error.WriteLine(check.FailureMessage(r.GetValue(tolerance)));
+            return ExitCodes.CheckFailed;
         });
         return command;
     }

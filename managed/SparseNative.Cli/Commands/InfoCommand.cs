@@ -21,6 +21,11 @@ internal static class InfoCommand
         return command;
     }
 
+    /// <summary>Lines wider than this are wrapped in the plain-text form (a bug report, a log).</summary>
+    internal const int PlainWidth = 100;
+
+    // Each fact once: the header, the backends, what Auto picks and in which order it tries them, the override variable.
+    // A terminal gets the backends as a table; a file or pipe gets them as wrapped text no wider than PlainWidth.
     private static void Print(CliContext ctx, MachineInfo info)
     {
         var console = ctx.Console_;
@@ -31,14 +36,27 @@ internal static class InfoCommand
         string Yes(string key) => isa[key] ? "[green]yes[/]" : "[grey]no[/]";
         console.MarkupLine($"Vectors accelerated (.NET): 512-bit {Yes("vector512Accelerated")}, 256-bit {Yes("vector256Accelerated")}, 128-bit {Yes("vector128Accelerated")}");
         console.MarkupLine($"Instruction sets (.NET): AVX-512F {Yes("avx512F")}, AVX-512BW {Yes("avx512BW")}, AVX2 {Yes("avx2")}, FMA {Yes("fma")}, AdvSimd {Yes("advSimd")}");
-        var table = new Table().AddColumns("Backend", "Status", "Details / reason");
-        foreach (var b in info.Backends)
-            table.AddRow(b.Name, b.Available ? "[green]available[/]" : "[red]unavailable[/]",
-                (b.Available ? b.Details : b.Reason ?? "").EscapeMarkup());
-        console.Write(table);
-        console.MarkupLine($"Auto picks: [bold]{info.AutoBackend}[/] (for 8 heads × 4096 tokens, d 64).");
-        // SparseAttention.Describe() verbatim, unwrapped: it is what bug reports quote.
-        ctx.Output.WriteLine();
-        ctx.Output.WriteLine(info.Describe.TrimEnd());
+        if (ctx.IsTerminal)
+        {
+            var table = new Table().AddColumns("Backend", "Status", "Details / reason");
+            foreach (var b in info.Backends)
+                table.AddRow(b.Name, b.Available ? "[green]available[/]" : "[red]unavailable[/]",
+                    (b.Available ? b.Details : b.Reason ?? "").EscapeMarkup());
+            console.Write(table);
+        }
+        else
+        {
+            ctx.Output.WriteLine("Backends:");
+            foreach (var b in info.Backends)
+                foreach (var line in TextWrap.Wrap(b.Available ? b.Details : b.Reason ?? "", PlainWidth,
+                             $"  {b.Name}: {(b.Available ? "available" : "unavailable")}: ", "      "))
+                    ctx.Output.WriteLine(line);
+        }
+        console.MarkupLine($"Auto picks: [bold]{info.AutoBackend.EscapeMarkup()}[/] (for 8 heads × 4096 tokens, d 64).");
+        // The two facts of SparseAttention.Describe() that the lines above do not already give.
+        foreach (var fact in info.Describe.Split('\n').Select(l => l.TrimEnd())
+                     .Where(l => l.StartsWith("Auto tries", StringComparison.Ordinal) || l.StartsWith("SPARSENATIVE_BACKEND", StringComparison.Ordinal)))
+            foreach (var line in TextWrap.Wrap(fact, ctx.IsTerminal ? Math.Max(40, ctx.Width) : PlainWidth, "", "  "))
+                ctx.Output.WriteLine(line);
     }
 }

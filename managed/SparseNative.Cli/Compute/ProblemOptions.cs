@@ -8,7 +8,7 @@ internal sealed class ProblemOptions
 {
     public Option<string> Backend { get; } = new("--backend")
     {
-        Description = $"Backend: {string.Join(", ", Enum.GetNames<Backend>().Select(n => n.ToLowerInvariant()))} (default auto).",
+        Description = $"Backend: {EnumOption.Names<Backend>()} (default auto).",
         DefaultValueFactory = _ => "auto",
     };
     public Option<int> Threads { get; } = new("--threads") { Description = "Worker threads; 0 = all cores.", DefaultValueFactory = _ => 0 };
@@ -24,10 +24,7 @@ internal sealed class ProblemOptions
         if (warmup) command.Options.Add(Warmup);
     }
 
-    public static Backend ParseBackend(string text) =>
-        Enum.TryParse<Backend>(text.Trim(), ignoreCase: true, out var b) && Enum.IsDefined(b)
-            ? b
-            : throw new ArgumentException($"--backend '{text}' is not a backend; use one of {string.Join(", ", Enum.GetNames<Backend>().Select(n => n.ToLowerInvariant()))}.", "--backend");
+    public static Backend ParseBackend(string text) => EnumOption.Parse<Backend>(text, "--backend");
 
     public AttentionOptions Read(ParseResult r, TensorFormat format)
     {
@@ -56,10 +53,10 @@ internal sealed class ProblemOptions
     /// <summary>Parses <c>B,H,S,D</c>.</summary>
     public static AttentionShape ParseShape(string text, int? kvHeads)
     {
-        var v = ListParser.Ints(text, "--random", positive: true);
-        if (v.Length != 4) throw new ArgumentException($"--random needs B,H,S,D (four numbers), got '{text}'.", "--random");
+        var v = ListParser.Ints(text, "--random-inputs", positive: true);
+        if (v.Length != 4) throw new ArgumentException($"--random-inputs needs B,H,S,D (four numbers), got '{text}'.", "--random-inputs");
         var shape = new AttentionShape(v[0], v[1], kvHeads ?? v[1], v[2], v[2], v[3]);
-        shape.Validate("--random");
+        shape.Validate("--random-inputs");
         return shape;
     }
 }

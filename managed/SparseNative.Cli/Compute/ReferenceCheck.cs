@@ -8,10 +8,27 @@ namespace SparseNative.Cli.Compute;
 /// <param name="RelativeError">‖O − O_ref‖ / ‖O_ref‖ (Frobenius) over the checked rows.</param>
 /// <param name="LseMaxAbsError">Largest |lse − lse_ref| over checked rows with a finite reference; ∞ if only one side is −∞.</param>
 /// <param name="Seconds">Time spent in the reference.</param>
+/// <param name="MaxAbsErrorAt">Where <paramref name="MaxAbsError"/> is (null when nothing was checked).</param>
 internal sealed record CheckResult(int QueryBlocks, int TotalQueryBlocks, long Rows, double MaxAbsError, double RelativeError,
-    double LseMaxAbsError, double Seconds)
+    double LseMaxAbsError, double Seconds, ElementIndex? MaxAbsErrorAt)
 {
     public bool Full => QueryBlocks == TotalQueryBlocks;
+
+    /// <summary>Whether the relative error is within <paramref name="tolerance"/> (a NaN error never is).</summary>
+    public bool Passes(double tolerance) => RelativeError <= tolerance;
+
+    /// <summary>The one line printed when the check fails: what exceeded the tolerance, by how much, and where.</summary>
+    public string FailureMessage(double tolerance) =>
+        $"check failed: relative error {RelativeError:G3} exceeds --tolerance {tolerance:G3}" +
+        (RelativeError > 0 && tolerance > 0 ? $" ({RelativeError / tolerance:G3}×)" : "") +
+        $"; max |O − O_ref| {MaxAbsError:G3}{(MaxAbsErrorAt is { } at ? $" at {at}" : "")}" +
+        $", over {(Full ? "all" : $"{QueryBlocks} sampled of {TotalQueryBlocks}")} query blocks.";
+}
+
+/// <summary>One element of O: batch, query head, token, feature.</summary>
+internal sealed record ElementIndex(int Batch, int Head, int Token, int Feature)
+{
+    public override string ToString() => $"batch {Batch}, head {Head}, token {Token}, feature {Feature}";
 }
 
 /// <summary>
@@ -38,17 +55,24 @@ internal static class ReferenceCheck
         return chosen.ToArray();
     }
 
+    /// <summary>
+    /// Checks <c>output</c> (and <c>lse</c>) on <c>blocks</c>; <c>causal</c> is whether the attention that produced them was causal
+    /// (<see cref="Causality.EffectiveCausal(BlockLayout, AttentionOptions)"/>); <c>step</c> is told before each block (progress).
+    /// </summary>
     public static CheckResult Run(TensorSet t, BlockLayout layout, float scale, bool causal, int threads,
-        ReadOnlySpan<float> output, ReadOnlySpan<float> lse, int[] blocks, CancellationToken cancel)
+        ReadOnlySpan<float> output, ReadOnlySpan<float> lse, int[] blocks, CancellationToken cancel, Action<string>? step = null)
     {
         var s = t.Shape;
         int bs = layout.BlockSize, d = s.HeadDim, offset = s.KeyLength - s.QueryLength;
         double maxAbs = 0, lseMax = 0, diff2 = 0, ref2 = 0;
         long rows = 0;
+        ElementIndex? worst = null;
+        int done = 0;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         foreach (int r in blocks)
         {
             cancel.ThrowIfCancellationRequested();
+            step?.Invoke($"reference check, query block {++done} of {blocks.Length}");
             int i0 = r * bs, len = Math.Min(bs, s.QueryLength - i0);
             int keys = causal ? Math.Min(s.KeyLength, i0 + len + offset) : s.KeyLength;
             var refO = new float[(long)s.Batch * s.QueryHeads * len * d];
@@ -75,7 +99,13 @@ internal static class ReferenceCheck
                         for (int c = 0; c < d; c++)
                         {
                             double e = output[(int)(got + c)] - (double)refO[want + c];
-                            maxAbs = Math.Max(maxAbs, Math.Abs(e));
+                            double a = Math.Abs(e);
+                            // The largest error, or the first NaN (which then stays: nothing is larger than "not a number").
+                            if (worst is null || a > maxAbs || (double.IsNaN(a) && !double.IsNaN(maxAbs)))
+                            {
+                                maxAbs = a;
+                                worst = new ElementIndex(b, h, i0 + tt, c);
+                            }
                             diff2 += e * e;
                             ref2 += (double)refO[want + c] * refO[want + c];
                         }
@@ -92,7 +122,7 @@ internal static class ReferenceCheck
                     }
         }
         double rel = ref2 > 0 ? Math.Sqrt(diff2 / ref2) : Math.Sqrt(diff2);
-        return new CheckResult(blocks.Length, layout.QueryBlocks, rows, maxAbs, rel, lseMax, sw.Elapsed.TotalSeconds);
+        return new CheckResult(blocks.Length, layout.QueryBlocks, rows, maxAbs, rel, lseMax, sw.Elapsed.TotalSeconds, worst);
     }
 
     // Row r of every list, as a one-row layout over the first keyBlocks key blocks.

@@ -26,8 +26,11 @@ internal sealed record TensorSet(float[] Query, float[] Key, float[] Value, Atte
         var va = Npy.Npy.ReadFloats(v);
         string axes = format == TensorFormat.Bhsd ? "[B, H, S, D]" : "[B, S, H, D]";
         foreach (var (name, a) in new[] { (q, qa), (k, ka), (v, va) })
+        {
             if (a.Shape.Length != 4)
                 throw new ArgumentException($"{name}: expected a 4-d tensor {axes} ({format.ToString().ToLowerInvariant()}), got shape {a.ShapeText}.", "--q/--k/--v");
+            RequireFinite(name, a);
+        }
         if (!ka.Shape.AsSpan().SequenceEqual(va.Shape))
             throw new ArgumentException($"K {ka.ShapeText} and V {va.ShapeText} must have the same shape.", "--v");
         (int hAxis, int sAxis) = format == TensorFormat.Bhsd ? (1, 2) : (2, 1);
@@ -44,10 +47,31 @@ internal sealed record TensorSet(float[] Query, float[] Key, float[] Value, Atte
         return new TensorSet(qa.Data, ka.Data, va.Data, shape, format);
     }
 
+    // Attention needs finite inputs; the library would refuse them too, but only the CLI knows the file and NumPy index.
+    private static void RequireFinite(string path, NpyArray<float> a)
+    {
+        var data = a.Data;
+        for (int i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i]))
+            {
+                var index = new int[a.Shape.Length];
+                long rest = i;
+                for (int axis = index.Length - 1; axis >= 0; axis--)
+                {
+                    index[axis] = (int)(rest % a.Shape[axis]);
+                    rest /= a.Shape[axis];
+                }
+                string value = float.IsNaN(data[i]) ? "NaN" : data[i] > 0 ? "+inf" : "-inf";
+                throw new ArgumentException(
+                    $"{path}: element [{string.Join(", ", index)}] is {value}; attention inputs must be finite " +
+                    "(float64 values beyond ±3.4e38 become inf in float32; np.argwhere(~np.isfinite(x)) lists them).", "--q/--k/--v");
+            }
+    }
+
     /// <summary>Seeded uniform values in [-1, 1) without exact zeros, the same on every machine for a seed.</summary>
     public static TensorSet Random(AttentionShape shape, TensorFormat format, int seed)
     {
-        shape.Validate("--random");
+        shape.Validate("--random-inputs");
         return new TensorSet(Fill(shape.QueryElements, seed), Fill(shape.KeyElements, seed + 1), Fill(shape.KeyElements, seed + 2), shape, format);
     }
 

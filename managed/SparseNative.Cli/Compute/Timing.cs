@@ -5,18 +5,23 @@ namespace SparseNative.Cli.Compute;
 /// <summary>Warm-up then timed runs; the median is reported because a shared machine makes single runs noisy.</summary>
 internal static class Timing
 {
-    /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times untimed, then <paramref name="runs"/> times timed; checks for cancellation between runs.</summary>
-    public static double[] Measure(Action action, int warmup, int runs, CancellationToken cancel)
+    /// <summary>
+    /// Runs <paramref name="action"/> <paramref name="warmup"/> times untimed, then <paramref name="runs"/> times timed; checks
+    /// for cancellation between runs and tells <paramref name="step"/> (a progress display) before each.
+    /// </summary>
+    public static double[] Measure(Action action, int warmup, int runs, CancellationToken cancel, Action<string>? step = null)
     {
         for (int i = 0; i < warmup; i++)
         {
             cancel.ThrowIfCancellationRequested();
+            step?.Invoke($"warm-up call {i + 1} of {warmup}");
             action();
         }
         var ms = new double[runs];
         for (int i = 0; i < runs; i++)
         {
             cancel.ThrowIfCancellationRequested();
+            step?.Invoke($"timed call {i + 1} of {runs}");
             long t0 = Stopwatch.GetTimestamp();
             action();
             ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;

@@ -33,16 +33,21 @@ internal static class ErrorBoundary
         }
     }
 
-    // ArgumentException appends " (Parameter 'x')"; our messages already name the option, so drop the suffix.
+    // ArgumentException appends " (Parameter 'x')" and ArgumentOutOfRangeException a line "Actual value was …": our messages
+    // already name the option and the value, so both go; library names become option names; the result is one line.
     internal static string MessageOf(Exception e)
     {
         string m = e.Message;
+        if (e is ArgumentOutOfRangeException { ActualValue: not null } && m.LastIndexOf('\n') is var nl and >= 0)
+            m = m[..nl].TrimEnd('\r');
         if (e is ArgumentException { ParamName: { } p })
         {
-            int i = m.LastIndexOf($" (Parameter '{p}')", StringComparison.Ordinal);
-            if (i >= 0) m = m[..i] + m[(i + $" (Parameter '{p}')".Length)..];
+            string suffix = $" (Parameter '{p}')";
+            int i = m.LastIndexOf(suffix, StringComparison.Ordinal);
+            if (i >= 0) m = m[..i] + m[(i + suffix.Length)..];
+            m = CliVocabulary.Translate(m, p);
         }
-        return m;
+        return CliVocabulary.OneLine(m);
     }
 
     private static bool IsBadInput(Exception e) => e is ArgumentException or InvalidDataException or NpyFormatException

@@ -30,7 +30,7 @@ public static class Npy
     /// <summary>Reads a float32 or float64 array (float64 is rounded to float32).</summary>
     public static NpyArray<float> ReadFloats(string path)
     {
-        var (header, data) = ReadRaw(path, out int[] shape);
+        var (header, data) = ReadRaw(path, out int[] shape, FloatTypes, TensorTypeHint);
         switch (header.Descr)
         {
             case "<f4":
@@ -43,16 +43,14 @@ public static class Npy
                 return new NpyArray<float>(shape, dst);
             }
             default:
-                throw new NpyFormatException(
-                    $"{path}: dtype '{header.Descr}' is not supported for tensors; use little-endian float32 ('<f4') or float64 ('<f8') " +
-                    "(in NumPy: x.astype('<f4')).");
+                throw Unsupported(path, header.Descr, TensorTypeHint);
         }
     }
 
     /// <summary>Reads an integer (or boolean) array, e.g. a layout; int64 values must fit in int32.</summary>
     public static NpyArray<int> ReadInts(string path)
     {
-        var (header, data) = ReadRaw(path, out int[] shape);
+        var (header, data) = ReadRaw(path, out int[] shape, IntTypes, IntTypeHint);
         int[] result;
         switch (header.Descr)
         {
@@ -73,8 +71,7 @@ public static class Npy
             case "|i1": result = MemoryMarshal.Cast<byte, sbyte>(data).ToArray().Select(x => (int)x).ToArray(); break;
             case "|u1" or "|b1": result = data.Select(x => (int)x).ToArray(); break;
             default:
-                throw new NpyFormatException(
-                    $"{path}: dtype '{header.Descr}' is not supported for integer arrays; use '<i4', '<i8', '<i2', '|i1', '|u1' or '|b1'.");
+                throw Unsupported(path, header.Descr, IntTypeHint);
         }
         return new NpyArray<int>(shape, result);
     }
@@ -111,6 +108,14 @@ public static class Npy
         stream.Write(MemoryMarshal.AsBytes(data));
     }
 
+    /// <summary>Writes an int64 array (DeepSpeed layouts: what <c>torch.Tensor.numpy()</c> and NumPy's default integer give).</summary>
+    public static void Write(string path, ReadOnlySpan<long> data, ReadOnlySpan<int> shape)
+    {
+        using var stream = File.Create(path);
+        WriteHeader(stream, new NpyHeader("<i8", false, shape.ToArray().Select(x => (long)x).ToArray()));
+        stream.Write(MemoryMarshal.AsBytes(data));
+    }
+
     /// <summary>Writes the magic string, version, header length and the space-padded header ending in '\n' (64-byte aligned data).</summary>
     public static void WriteHeader(Stream stream, NpyHeader header)
     {
@@ -134,7 +139,18 @@ public static class Npy
     /// <summary>The shape as NumPy prints it.</summary>
     public static string ShapeText(ReadOnlySpan<int> shape) => shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape.ToArray()) + ")";
 
-    private static (NpyHeader Header, byte[] Data) ReadRaw(string path, out int[] shape)
+    private static readonly string[] FloatTypes = ["<f4", "<f8"];
+    private static readonly string[] IntTypes = ["<i4", "<i8", "<i2", "|i1", "|u1", "|b1"];
+    private const string TensorTypeHint =
+        "is not supported for tensors; use little-endian float32 ('<f4') or float64 ('<f8') (in NumPy: x.astype('<f4'))";
+    private const string IntTypeHint =
+        "is not supported for integer arrays; use '<i4', '<i8', '<i2', '|i1', '|u1' or '|b1' (in NumPy: x.astype('<i8'))";
+
+    private static NpyFormatException Unsupported(string path, string descr, string hint) => new($"{path}: dtype '{descr}' {hint}.");
+
+    // Reads the header and data of a file whose dtype must be one of accepted: any other dtype is refused, with the
+    // reader's own hint, before its size is needed.
+    private static (NpyHeader Header, byte[] Data) ReadRaw(string path, out int[] shape, string[] accepted, string hint)
     {
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
@@ -177,9 +193,8 @@ public static class Npy
         long count;
         try { count = header.ElementCount; }
         catch (OverflowException) { throw new NpyFormatException($"{path}: shape {string.Join("×", header.Shape)} overflows."); }
+        if (!accepted.Contains(header.Descr)) throw Unsupported(path, header.Descr, hint);
         int itemSize = ItemSize(header.Descr);
-        if (itemSize == 0)
-            throw new NpyFormatException($"{path}: dtype '{header.Descr}' is not supported; tensors must be '<f4' or '<f8', layouts integer.");
         long expectedBytes = count * itemSize;
         long available = bytes.Length - headerStart - headerLength;
         if (count > Array.MaxLength / 4 || expectedBytes > int.MaxValue)
@@ -200,13 +215,13 @@ public static class Npy
         catch (DecoderFallbackException) { throw new NpyFormatException($"{path}: the version 3.0 header is not valid UTF-8."); }
     }
 
-    // Sizes of the dtypes either reader accepts; 0 for anything else, so the data-length check never guesses.
+    // Sizes of the dtypes the readers accept.
     private static int ItemSize(string descr) => descr switch
     {
         "<f4" or "<i4" => 4,
         "<f8" or "<i8" => 8,
         "<i2" => 2,
         "|i1" or "|u1" or "|b1" => 1,
-        _ => 0,
+        _ => throw new ArgumentOutOfRangeException(nameof(descr), descr, "No reader accepts this dtype."),
     };
 }

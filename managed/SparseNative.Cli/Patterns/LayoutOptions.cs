@@ -24,7 +24,7 @@ internal sealed class LayoutOptions
     private readonly Option<int?> _numLocal = new("--num-local") { Description = "fixed: local window in blocks (4)." };
     private readonly Option<int?> _numGlobal = new("--num-global") { Description = "fixed, bigbird: global blocks (1)." };
     private readonly Option<int?> _differentGlobal = new("--different-global") { Description = "fixed: distinct global patterns across heads (1)." };
-    private readonly Option<int?> _random = new("--random") { Description = "bigbird (1), variable (0): random blocks per row." };
+    private readonly Option<int?> _randomBlocks = new("--random-blocks") { Description = "bigbird (1), variable (0): random blocks per row." };
     private readonly Option<int?> _sliding = new("--sliding") { Description = "bigbird, longformer: sliding window in blocks (3)." };
     private readonly Option<string?> _localWindows = new("--local-windows") { Description = "variable: local window sizes in blocks, e.g. 4,8 (the last repeats) (4)." };
     private readonly Option<string?> _global = new("--global") { Description = "variable, longformer: global block indices, e.g. 0,5 (0)." };
@@ -42,7 +42,7 @@ internal sealed class LayoutOptions
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { Block, From, FromOrt, _window, _local, _stride, _layouts, _numLocal, _numGlobal, _differentGlobal,
-                     _random, _sliding, _localWindows, _global, _globalEnd, _span, _dilation, _unidirectional, _horizontal, _topK, _mass, _keepFirst, _keepWindow, _seed })
+                     _randomBlocks, _sliding, _localWindows, _global, _globalEnd, _span, _dilation, _unidirectional, _horizontal, _topK, _mass, _keepFirst, _keepWindow, _seed })
             command.Options.Add(o);
     }
 
@@ -60,7 +60,7 @@ internal sealed class LayoutOptions
         {
             Window = r.GetValue(_window), Local = r.GetValue(_local), Stride = r.GetValue(_stride), Layouts = r.GetValue(_layouts),
             NumLocal = r.GetValue(_numLocal), NumGlobal = r.GetValue(_numGlobal), DifferentGlobal = r.GetValue(_differentGlobal),
-            Random = r.GetValue(_random), Sliding = r.GetValue(_sliding),
+            Random = r.GetValue(_randomBlocks), Sliding = r.GetValue(_sliding),
             LocalWindows = Hosting.ListParser.IntsOrNull(r.GetValue(_localWindows), "--local-windows"),
             Global = Hosting.ListParser.IntsOrNull(r.GetValue(_global), "--global"),
             GlobalEnd = Hosting.ListParser.IntsOrNull(r.GetValue(_globalEnd), "--global-end"),
@@ -121,7 +121,7 @@ internal sealed record LayoutChoice(PatternEntry[] Patterns, PatternSettings Set
                 _ => throw new ArgumentException($"{ds}: a DeepSpeed layout is (heads, blocks, blocks) or (blocks, blocks); got {a.ShapeText}.", "--from"),
             };
             if (heads == 0 || n == 0) throw new ArgumentException($"{ds}: the layout {a.ShapeText} is empty.", "--from");
-            return BlockLayout.FromDeepSpeed(a.Data, heads, n, BlockSize);
+            return FromFile(ds, "--from", () => BlockLayout.FromDeepSpeed(a.Data, heads, n, BlockSize));
         }
         var rows = Npy.Npy.ReadInts(OrtFiles![0]);
         var cols = Npy.Npy.ReadInts(OrtFiles[1]);
@@ -129,6 +129,13 @@ internal sealed record LayoutChoice(PatternEntry[] Patterns, PatternSettings Set
             throw new ArgumentException(
                 $"--from-ort: block_row_indices must be (layouts, blocks+1) and block_col_indices (layouts, max_nnz) with the same layouts; got {rows.ShapeText} and {cols.ShapeText}.",
                 "--from-ort");
-        return BlockLayout.FromOnnxRuntime(rows.Data, cols.Data, rows.Shape[0], BlockSize);
+        return FromFile($"{OrtFiles[0]}, {OrtFiles[1]}", "--from-ort", () => BlockLayout.FromOnnxRuntime(rows.Data, cols.Data, rows.Shape[0], BlockSize));
+    }
+
+    // The library's layout errors give the index and value but cannot know the file: say which file it was.
+    private static BlockLayout FromFile(string files, string option, Func<BlockLayout> read)
+    {
+        try { return read(); }
+        catch (InvalidLayoutException e) { throw new ArgumentException($"{option} {files}: {Hosting.ErrorBoundary.MessageOf(e)}", option, e); }
     }
 }

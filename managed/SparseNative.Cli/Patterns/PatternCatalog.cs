@@ -31,10 +31,10 @@ internal static class PatternCatalog
             r => BlockPatterns.Fixed(Square(r), r.BlockSize, r.Settings.NumLocal ?? 4, r.Settings.NumGlobal ?? 1, r.Settings.Unidirectional,
                 r.Settings.Horizontal, r.Settings.DifferentGlobal ?? 1, r.Heads)),
         new("variable", "DeepSpeed Variable: random, variable local windows, global ranges",
-            "--random (0), --local-windows (4), --global (0), --global-end, --unidirectional, --horizontal, --seed",
+            "--random-blocks (0), --local-windows (4), --global (0), --global-end, --unidirectional, --horizontal, --layout-seed",
             r => BlockPatterns.Variable(Square(r), r.BlockSize, r.Settings.Random ?? 0, r.Settings.LocalWindows, r.Settings.Global,
                 r.Settings.GlobalEnd, r.Settings.Unidirectional, r.Settings.Horizontal, r.Heads, r.Settings.Seed)),
-        new("bigbird", "BigBird: random + sliding window + global blocks", "--random (1), --sliding (3), --num-global (1), --unidirectional, --seed",
+        new("bigbird", "BigBird: random + sliding window + global blocks", "--random-blocks (1), --sliding (3), --num-global (1), --unidirectional, --layout-seed",
             r => BlockPatterns.BigBird(Square(r), r.BlockSize, r.Settings.Random ?? 1, r.Settings.Sliding ?? 3, r.Settings.NumGlobal ?? 1,
                 r.Settings.Unidirectional, r.Heads, r.Settings.Seed)),
         new("longformer", "DeepSpeed BSLongformer: sliding window + global rows and columns", "--sliding (3), --global (0), --global-end, --unidirectional",
@@ -91,7 +91,7 @@ internal static class PatternCatalog
         if (entry.NeedsInputs && request.Inputs is null)
             throw new ArgumentException(
                 $"Pattern '{entry.Name}' selects blocks from Q and K, so it needs tensors: use 'run {entry.Name} --q … --k … --v …' " +
-                "(or --random B,H,S,D) with --layout-png to draw the layout it selects.", "pattern");
+                "(or --random-inputs B,H,S,D) with --layout-png to draw the layout it selects.", "pattern");
         return entry.Build(request);
     }
 

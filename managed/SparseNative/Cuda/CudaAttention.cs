@@ -13,7 +13,7 @@ public static unsafe class CudaAttention
     /// <summary>Whether <c>libsparsenative_cuda</c> loaded and a CUDA device exists.</summary>
     public static bool IsAvailable => SparseNativeCudaLibrary.Shared.UnavailableReason is null;
 
-    /// <summary>Why the GPU path cannot run here ("libsparsenative_cuda not found: tried …", "no CUDA device (…)"), or null.</summary>
+    /// <summary>Why the GPU path cannot run here ("SparseNative could not load libsparsenative_cuda.so: … Attempts: …", "no CUDA device (…)"), or null.</summary>
     public static string? UnavailableReason => SparseNativeCudaLibrary.Shared.UnavailableReason;
 
     /// <summary>Device 0's name and compute capability, or "" when unavailable.</summary>
@@ -28,14 +28,15 @@ public static unsafe class CudaAttention
     /// <param name="output">O, same shape and type as Q; must be a different buffer from Q, K and V.</param>
     /// <param name="shape">The sizes.</param>
     /// <param name="layout">The block layout; uploaded to the GPU on first use and reused while the object lives.</param>
-    /// <param name="options">Scale, causal, format and segment ids (host arrays, copied per call). <see cref="AttentionOptions.Backend"/>
+    /// <param name="options">Scale, causal, format and segment ids (host arrays, copied per call), checked as by
+    /// <see cref="SparseAttention.Forward"/>; a causal layout (<see cref="BlockLayout.IsCausal"/>) turns the causal mask on. <see cref="AttentionOptions.Backend"/>
     /// must be <see cref="Backend.Auto"/> or <see cref="Backend.Cuda"/>; <see cref="AttentionOptions.MaxThreads"/> is ignored and
     /// <see cref="AttentionOptions.CheckFinite"/> cannot be honoured on device data (non-finite input gives unspecified output).</param>
     /// <param name="logSumExp">Optional <see cref="CudaDataType.Float32"/> buffer of <c>Batch·QueryHeads·QueryLength</c> elements.</param>
     /// <exception cref="ArgumentException">A size, type, layout or option is invalid; the message names it.</exception>
     /// <exception cref="BackendUnavailableException">No usable CUDA library or device, or the kernels do not cover this problem
     /// (float16/bfloat16 need head dim 64 or 128 and block size 64 or 128).</exception>
-    /// <exception cref="CudaException">A CUDA error during the call.</exception>
+    /// <exception cref="NativeBackendException">A CUDA runtime error, device memory exhausted, or an internal error of the library.</exception>
     public static void Forward(CudaBuffer query, CudaBuffer key, CudaBuffer value, CudaBuffer output, AttentionShape shape,
         BlockLayout layout, AttentionOptions? options = null, CudaBuffer? logSumExp = null) =>
         ForwardWith(SparseNativeCudaLibrary.Shared, query, key, value, output, shape, layout, options, logSumExp);
@@ -47,35 +48,23 @@ public static unsafe class CudaAttention
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(layout);
         options ??= AttentionOptions.Default;
-        shape.Validate(nameof(shape));
-        layout.ValidateFor(shape, nameof(layout));
+        // The checks every entry point shares (sizes, layout, format, scale, segment ids), then the device buffers.
+        var settings = SparseAttention.ValidateSettings(shape, layout, options);
         if (options.Backend is not (Backend.Auto or Backend.Cuda))
             throw new ArgumentException($"options.Backend = {options.Backend}: CudaAttention runs only on the GPU (use Auto or Cuda).", nameof(options));
-        if (!Enum.IsDefined(options.Format))
-            throw new ArgumentOutOfRangeException(nameof(options), options.Format, $"Format {(int)options.Format} is not a TensorFormat.");
-        float scale = options.ResolveScale(shape.HeadDim);
-        if (!float.IsFinite(scale))
-            throw new ArgumentOutOfRangeException(nameof(options), scale, $"Scale must be finite, got {scale}.");
 
-        Expect(query, shape.QueryElements, query.DataType, nameof(query));
-        Expect(key, shape.KeyElements, query.DataType, nameof(key));
-        Expect(value, shape.KeyElements, query.DataType, nameof(value));
-        Expect(output, shape.QueryElements, query.DataType, nameof(output));
-        if (logSumExp is not null) Expect(logSumExp, shape.LogSumExpElements, CudaDataType.Float32, nameof(logSumExp));
+        Expect(query, query.DataType, nameof(query));
+        Expect(key, query.DataType, nameof(key));
+        Expect(value, query.DataType, nameof(value));
+        Expect(output, query.DataType, nameof(output));
+        if (logSumExp is not null) Expect(logSumExp, CudaDataType.Float32, nameof(logSumExp));
+        SparseAttention.TensorLengths(shape, query.Length, key.Length, value.Length, output.Length, logSumExp?.Length);
         if (ReferenceEquals(output, query) || ReferenceEquals(output, key) || ReferenceEquals(output, value) || ReferenceEquals(output, logSumExp))
             throw new ArgumentException("output must be a separate buffer from query, key, value and logSumExp.", nameof(output));
 
-        var segQ = options.QuerySegmentIds.Span;
-        var segK = options.KeySegmentIds.Span;
-        if (segQ.IsEmpty != segK.IsEmpty)
-            throw new ArgumentException("QuerySegmentIds and KeySegmentIds must be given together.", nameof(options));
-        if (!segQ.IsEmpty && (segQ.Length != (long)shape.Batch * shape.QueryLength || segK.Length != (long)shape.Batch * shape.KeyLength))
-            throw new ArgumentException(
-                $"Segment ids need Batch·QueryLength = {(long)shape.Batch * shape.QueryLength} and Batch·KeyLength = " +
-                $"{(long)shape.Batch * shape.KeyLength} values; got {segQ.Length} and {segK.Length}.", nameof(options));
-
+        var segQ = settings.QuerySegmentIds.Span;
+        var segK = settings.KeySegmentIds.Span;
         CudaCalls.EnsureAvailable(library);
         var deviceLayout = CudaDeviceLayout.For(library, layout);
         CudaBuffer? dSegQ = null, dSegK = null;
@@ -87,7 +76,7 @@ public static unsafe class CudaAttention
                 dSegQ = Allocate(library, segQ);
                 dSegK = Allocate(library, segK);
             }
-            var problem = Native.NativeStructs.Problem(shape, options.Format, options.Causal, scale, threads: 0,
+            var problem = Native.NativeStructs.Problem(shape, settings.Format, settings.Causal, settings.Scale, threads: 0,
                 (int*)Lease(held, dSegQ), (int*)Lease(held, dSegK));
             var status = library.AttentionForwardDevice(problem, Lease(held, deviceLayout), (SncDtype)query.DataType,
                 Lease(held, query), Lease(held, key), Lease(held, value), Lease(held, output), Lease(held, logSumExp), 0);
@@ -102,13 +91,11 @@ public static unsafe class CudaAttention
         }
     }
 
-    private static void Expect(CudaBuffer b, long elements, CudaDataType type, string name)
+    private static void Expect(CudaBuffer b, CudaDataType type, string name)
     {
         ObjectDisposedException.ThrowIf(b.IsClosed, b);
         if (b.DataType != type)
             throw new ArgumentException($"{name} holds {b.DataType}; expected {type}.", name);
-        if (b.Length != elements)
-            throw new ArgumentException($"{name} holds {b.Length} elements; the shape needs {elements}.", name);
     }
 
     private static CudaBuffer Allocate(SparseNativeCudaLibrary library, ReadOnlySpan<int> ids)

@@ -17,27 +17,33 @@ internal sealed unsafe class CudaBackend : AttentionBackend
 
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
+        if (!HeadDimFits(problem, "the CUDA kernels' tiles need it", out reason)) return false;
         int d = problem.Shape.HeadDim;
-        reason = d % 8 != 0 ? $"head dimension {d} is not a multiple of 8"
-            : d > 256 ? $"head dimension {d} is above 256, the float32 CUDA kernel's limit"
-            : null;
+        reason = d > 256 ? $"head dimension {d} is above 256, the float32 CUDA kernel's limit" : null;
         return reason is null;
     }
 
     public override void Forward(in AttentionProblem p)
     {
-        var lib = SparseNativeCudaLibrary.Shared;
-        CudaCalls.EnsureAvailable(lib);
         var layout = p.Layout;
-        fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
         {
-            var native = Native.NativeStructs.Layout(layout, rows, cols);
-            var problem = Native.NativeStructs.Problem(p, segQ, segK);
-            CudaCalls.Check(lib, lib.AttentionForwardHost(problem, native, SncDtype.F32,
-                q, (nuint)p.Query.Length, k, (nuint)p.Key.Length, v, (nuint)p.Value.Length, o, (nuint)p.Output.Length,
-                p.HasLogSumExp ? lse : null, p.HasLogSumExp ? (nuint)p.LogSumExp.Length : 0));
+            Run(SparseNativeCudaLibrary.Shared, Native.NativeStructs.Problem(p, segQ, segK), Native.NativeStructs.Layout(layout, rows, cols),
+                p.Query, p.Key, p.Value, p.Output, p.LogSumExp);
+        }
+    }
+
+    /// <summary>One call of <c>snc_attention_forward_host</c> (float32), its failure mapped by <see cref="Native.NativeErrors"/>.</summary>
+    internal static void Run(SparseNativeCudaLibrary lib, in SnProblem problem, in SnLayout layout, ReadOnlySpan<float> query,
+        ReadOnlySpan<float> key, ReadOnlySpan<float> value, Span<float> output, Span<float> logSumExp)
+    {
+        CudaCalls.EnsureAvailable(lib);
+        fixed (float* q = query, k = key, v = value, o = output, lse = logSumExp)
+        {
+            CudaCalls.Check(lib, lib.AttentionForwardHost(problem, layout, SncDtype.F32,
+                q, (nuint)query.Length, k, (nuint)key.Length, v, (nuint)value.Length, o, (nuint)output.Length,
+                logSumExp.IsEmpty ? null : lse, (nuint)logSumExp.Length));
         }
     }
 }

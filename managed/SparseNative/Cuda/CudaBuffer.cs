@@ -40,7 +40,7 @@ public sealed unsafe class CudaBuffer : SafeHandle
     /// <summary>Allocates <paramref name="length"/> elements of <paramref name="dataType"/> (contents undefined).</summary>
     /// <exception cref="ArgumentOutOfRangeException">length &lt; 1 or an unknown data type.</exception>
     /// <exception cref="BackendUnavailableException">The CUDA library or a device is missing; the message says which.</exception>
-    /// <exception cref="CudaException">The allocation failed (out of device memory, CUDA error).</exception>
+    /// <exception cref="NativeBackendException">The allocation failed (out of device memory, CUDA error).</exception>
     public static CudaBuffer Allocate(long length, CudaDataType dataType) => Allocate(SparseNativeCudaLibrary.Shared, length, dataType);
 
     internal static CudaBuffer Allocate(SparseNativeCudaLibrary library, long length, CudaDataType dataType)

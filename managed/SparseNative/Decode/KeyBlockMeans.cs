@@ -66,17 +66,16 @@ public sealed class KeyBlockMeans
                 if (!float.IsFinite(x)) throw new ArgumentException($"keys holds {x}; the cache needs finite values.", nameof(keys));
 
         int d = HeadDim, newBlocks = BlockLayout.BlocksFor(_length + tokens, BlockSize);
+        var rows = new TensorRows(format, KeyValueHeads, tokens, d);
         for (int b = 0; b < Batch; b++)
             for (int h = 0; h < KeyValueHeads; h++)
             {
                 ref float[] sums = ref _sums[b * KeyValueHeads + h];
                 if (sums.Length < newBlocks * d) Array.Resize(ref sums, Math.Max(newBlocks * d, 2 * sums.Length));
-                long start = format == TensorFormat.Bhsd ? ((long)b * KeyValueHeads + h) * tokens * d : ((long)b * tokens * KeyValueHeads + h) * d;
-                int stride = format == TensorFormat.Bhsd ? d : KeyValueHeads * d;
                 for (int t = 0; t < tokens; t++)
                 {
                     int position = _length + t;
-                    var row = keys.Slice((int)(start + (long)t * stride), d);
+                    var row = keys.Slice((int)rows.Row(b, h, t), d);
                     var acc = sums.AsSpan(position / BlockSize * d, d);
                     if (position % BlockSize == 0) row.CopyTo(acc);
                     else TensorPrimitives.Add(acc, row, acc);

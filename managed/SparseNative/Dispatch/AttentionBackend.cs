@@ -22,6 +22,23 @@ internal abstract class AttentionBackend
         return true;
     }
 
+    /// <summary>
+    /// The head-dimension rule every fast kernel shares (managed SIMD, C, CUDA): a row of Q, K or V is whole groups of this many
+    /// floats, so the kernels never handle a partial vector. Only the reference accepts any head dimension.
+    /// </summary>
+    public const int HeadDimMultiple = 8;
+
+    /// <summary>
+    /// Checks <see cref="HeadDimMultiple"/>; when it fails, <paramref name="reason"/> says so, followed by <paramref name="why"/>,
+    /// the backend's own reason for needing it.
+    /// </summary>
+    protected static bool HeadDimFits(in AttentionProblem problem, string why, out string? reason)
+    {
+        int d = problem.Shape.HeadDim;
+        reason = d % HeadDimMultiple == 0 ? null : $"head dimension {d} is not a multiple of {HeadDimMultiple} ({why})";
+        return reason is null;
+    }
+
     /// <summary>Computes the problem. The problem has been validated.</summary>
     public abstract void Forward(in AttentionProblem problem);
 }

@@ -7,8 +7,10 @@ namespace SparseNative;
 internal static class BackendRegistry
 {
     /// <summary>
-    /// Fastest first, as measured in docs/PERFORMANCE.md: the widest managed SIMD path, then the native C library
-    /// (auto-vectorised, slower than hand-blocked intrinsics), then the float64 reference (always works).
+    /// The GPU first, where its library loads and a device exists (its speed has not been measured on hardware; docs/CUDA.md).
+    /// Then the managed SIMD paths, widest first: the fastest CPU paths in docs/PERFORMANCE.md. Then the native C library,
+    /// which measured slower than AVX-512 and AVX2 and is reached only where no managed path is available (Portable runs on
+    /// every x64 and Arm64 CPU, so in practice only with hardware intrinsics switched off, DOTNET_EnableHWIntrinsic=0). Last the float64 reference, which always works.
     /// </summary>
     internal static readonly Backend[] AutoOrder =
     [
@@ -24,8 +26,8 @@ internal static class BackendRegistry
         return list.ToDictionary(b => b.Kind);
     }
 
-    // Other parts of the library add their backends here (kernels, interop) via ModuleInitializer-free static lists:
-    // keeping construction lazy means a missing native library costs nothing until someone asks.
+    // Every backend beyond the reference comes from BackendFactories; the objects are made on first use, and their
+    // availability is probed only when asked, so a missing native library costs nothing until someone asks for it.
     private static readonly List<Func<AttentionBackend>> s_factories = BackendFactories.All();
 
     /// <summary>The backend object for a kind, or null when this build has none.</summary>
@@ -79,12 +81,10 @@ internal static class BackendRegistry
     /// <summary>Parses a <c>SPARSENATIVE_BACKEND</c> value: null/blank/Auto mean no override; anything else must name a backend.</summary>
     internal static Backend? ParseOverride(string? value)
     {
-        {
-            if (string.IsNullOrWhiteSpace(value)) return null;
-            if (Enum.TryParse<Backend>(value.Trim(), ignoreCase: true, out var b) && Enum.IsDefined(b)) return b == Backend.Auto ? null : b;
-            throw new ArgumentException(
-                $"SPARSENATIVE_BACKEND='{value}' is not a backend; use one of {string.Join(", ", Enum.GetNames<Backend>())}.",
-                "SPARSENATIVE_BACKEND");
-        }
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        if (Enum.TryParse<Backend>(value.Trim(), ignoreCase: true, out var b) && Enum.IsDefined(b)) return b == Backend.Auto ? null : b;
+        throw new ArgumentException(
+            $"SPARSENATIVE_BACKEND='{value}' is not a backend; use one of {string.Join(", ", Enum.GetNames<Backend>())}.",
+            "SPARSENATIVE_BACKEND");
     }
 }

@@ -51,6 +51,4 @@ internal static class BackendTuner
     }
 
     public static void Clear() => s_winners.Clear();
-
-    public static IReadOnlyDictionary<Signature, Backend> Winners => s_winners;
 }

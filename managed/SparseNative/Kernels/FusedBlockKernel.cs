@@ -21,16 +21,17 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Process(KernelJob job, int item, float* scratch)
     {
-        var s = job.Shape;
-        int bs = job.BlockSize, d = s.HeadDim;
-        int qb = item % job.QueryBlocks, bh = item / job.QueryBlocks;
+        ref readonly var g = ref job.Geometry;
+        var s = g.Shape;
+        int bs = g.BlockSize, d = s.HeadDim;
+        int qb = item % g.QueryBlocks, bh = item / g.QueryBlocks;
         int h = bh % s.QueryHeads, b = bh / s.QueryHeads, kvh = h / s.GroupSize;
         int qStart = qb * bs, qValid = Math.Min(bs, s.QueryLength - qStart);
 
-        long qStride = job.RowStride(s.QueryHeads), kvStride = job.RowStride(s.KeyValueHeads);
-        long qOffset = job.HeadBase(b, h, s.QueryHeads, s.QueryLength) + qStart * qStride;
-        float* k = job.K + job.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength);
-        float* v = job.V + job.HeadBase(b, kvh, s.KeyValueHeads, s.KeyLength);
+        long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
+        long qOffset = g.Queries.Row(b, h, qStart);
+        float* k = job.K + g.Keys.HeadBase(b, kvh);
+        float* v = job.V + g.Keys.HeadBase(b, kvh);
 
         float* qT = scratch + KernelScratchLayout.QueryT(bs, d);
         float* sT = scratch + KernelScratchLayout.Scores(bs, d);
@@ -55,7 +56,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         {
             int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
             // Columns ascend: once a block lies wholly above the causal diagonal, so do all later ones.
-            if (job.Causal && kStart > (long)qStart + qValid - 1 + job.CausalOffset) break;
+            if (g.Causal && kStart > (long)qStart + qValid - 1 + g.CausalOffset) break;
             var kind = Classify(job, b, qStart, kStart, kValid, bs, queriesUniform, querySegment);
             if (kind == BlockKind.Masked) continue;
 
@@ -108,10 +109,11 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     private static BlockKind Classify(KernelJob job, int b, int qStart, int kStart, int kValid, int bs, bool queriesUniform, int querySegment)
     {
         bool partial = kValid < bs;
-        if (job.Causal && (long)kStart + kValid - 1 > (long)qStart + job.CausalOffset) partial = true;
+        ref readonly var g = ref job.Geometry;
+        if (g.Causal && (long)kStart + kValid - 1 > (long)qStart + g.CausalOffset) partial = true;
         if (job.SegQ != null)
         {
-            int* segK = job.SegK + (long)b * job.Shape.KeyLength + kStart;
+            int* segK = job.SegK + (long)b * g.Shape.KeyLength + kStart;
             // One id on each side: the block is all-or-nothing; otherwise each token pair is checked.
             if (!queriesUniform || !IsUniform(segK, kValid, out int keySegment)) partial = true;
             else if (querySegment != keySegment) return BlockKind.Masked;
@@ -122,17 +124,18 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     /// <summary>Sets the disallowed entries of sT (keys × queries) to −∞: key tail, causal, segment ids. Boundary blocks only.</summary>
     private static void ApplyTokenMask(KernelJob job, int b, int qStart, int qValid, int kStart, int kValid, int bs, float* sT)
     {
-        var s = job.Shape;
+        ref readonly var g = ref job.Geometry;
+        var s = g.Shape;
         int* segQ = job.SegQ == null ? null : job.SegQ + (long)b * s.QueryLength + qStart;
         int* segK = job.SegK == null ? null : job.SegK + (long)b * s.KeyLength + kStart;
         for (int j = 0; j < bs; j++)
         {
             var row = new Span<float>(sT + (long)j * bs, bs);
             if (j >= kValid) { row.Fill(float.NegativeInfinity); continue; }
-            if (job.Causal)
+            if (g.Causal)
             {
                 // Key kStart + j is visible to queries i with kStart + j ≤ i + offset.
-                long firstQuery = (long)kStart + j - job.CausalOffset - qStart;
+                long firstQuery = (long)kStart + j - g.CausalOffset - qStart;
                 int blocked = (int)Math.Clamp(firstQuery, 0, bs);
                 row[..blocked].Fill(float.NegativeInfinity);
             }
@@ -148,7 +151,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         float* o, long oStride)
     {
         int w = TIsa.Width;
-        float* lse = job.Lse == null ? null : job.Lse + ((long)b * job.Shape.QueryHeads + h) * job.Shape.QueryLength + qStart;
+        float* lse = job.Lse == null ? null : job.Lse + job.Geometry.LogSumExpBase(b, h) + qStart;
         for (int r = 0; r < qValid; r++)
         {
             float* orow = o + r * oStride, arow = acc + (long)r * d;

@@ -20,15 +20,8 @@ internal static unsafe class FusedForward
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         {
-            var job = new KernelJob
-            {
-                Q = q, K = k, V = v, O = o, Lse = p.HasLogSumExp ? lse : null,
-                SegQ = p.HasSegments ? segQ : null, SegK = p.HasSegments ? segK : null,
-                Shape = s, Layout = p.Layout, Format = p.Format,
-                ScaleLog2 = p.Scale * Exp2Polynomial.Log2E, Causal = p.Causal, CausalOffset = p.CausalOffset,
-                BlockSize = p.Layout.BlockSize, QueryBlocks = p.Layout.QueryBlocks,
-            };
-            int items = checked(s.Batch * s.QueryHeads * job.QueryBlocks);
+            var job = new KernelJob(p, q, k, v, o, lse, segQ, segK);
+            int items = checked(s.Batch * s.QueryHeads * job.Geometry.QueryBlocks);
             long work = p.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / p.Layout.LayoutCount);
             int threads = (int)Math.Min(Math.Min(p.Threads, items), Math.Max(1, work / MinBlocksPerExtraThread));
             if (threads <= 1)

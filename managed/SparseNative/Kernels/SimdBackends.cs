@@ -3,20 +3,11 @@ using SparseNative.Kernels.Isa;
 
 namespace SparseNative.Kernels;
 
-/// <summary>What the four SIMD backends share: the head-dimension rule and its message.</summary>
+/// <summary>What the four SIMD backends share: the head-dimension rule, with the reason they need it.</summary>
 internal abstract class SimdBackend : AttentionBackend
 {
-    public override bool Supports(in AttentionProblem problem, out string? reason)
-    {
-        int d = problem.Shape.HeadDim;
-        if (d % 8 != 0)
-        {
-            reason = $"head dimension {d} is not a multiple of 8 (the SIMD kernels need whole 8-float groups; Backend.Reference handles it)";
-            return false;
-        }
-        reason = null;
-        return true;
-    }
+    public override bool Supports(in AttentionProblem problem, out string? reason) =>
+        HeadDimFits(problem, "the SIMD kernels never load a partial vector; Backend.Reference handles it", out reason);
 }
 
 /// <summary>The fused kernel on 512-bit AVX-512 registers.</summary>

@@ -5,13 +5,29 @@ public sealed partial class BlockLayout
     /// <summary>
     /// The blocks active in this layout or in <paramref name="other"/>. Both must share block size and block counts; the result has
     /// <c>lcm(LayoutCount, other.LayoutCount)</c> lists, so every query head sees the union of the two lists it used before.
+    /// Both must also agree on <see cref="IsCausal"/>, which the result keeps: a union of a causal and a non-causal layout
+    /// has no single meaning (would the non-causal part see future tokens?), so say which one you mean with
+    /// <see cref="WithCausal"/> first.
     /// </summary>
-    public BlockLayout Union(BlockLayout other) => Combine(other, union: true);
+    /// <exception cref="ArgumentException">The block grids differ, or exactly one of the two layouts is causal.</exception>
+    public BlockLayout Union(BlockLayout other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.IsCausal != IsCausal)
+            throw new ArgumentException(
+                $"Cannot unite a {(IsCausal ? "causal" : "non-causal")} layout with a {(other.IsCausal ? "causal" : "non-causal")} one; " +
+                "call WithCausal(true) or WithCausal(false) on one of them first to say which attention the union means.",
+                nameof(other));
+        return Combine(other, union: true);
+    }
 
-    /// <summary>The blocks active in both layouts (same rules as <see cref="Union"/>).</summary>
+    /// <summary>
+    /// The blocks active in both layouts (same grid rules as <see cref="Union"/>). The result is causal when either layout is:
+    /// every pair it allows is then allowed by both.
+    /// </summary>
     public BlockLayout Intersect(BlockLayout other) => Combine(other, union: false);
 
-    /// <summary>Union of several layouts (at least one).</summary>
+    /// <summary>Union of several layouts (at least one), all causal or all not (see <see cref="Union"/>).</summary>
     public static BlockLayout UnionAll(params BlockLayout[] layouts)
     {
         ArgumentNullException.ThrowIfNull(layouts);
@@ -29,7 +45,7 @@ public sealed partial class BlockLayout
                 $"Cannot combine a {QueryBlocks}×{KeyBlocks} layout of block {BlockSize} with a {other.QueryBlocks}×{other.KeyBlocks} layout of block {other.BlockSize}.",
                 nameof(other));
         int lists = Lcm(LayoutCount, other.LayoutCount);
-        return Build(BlockSize, QueryBlocks, KeyBlocks, lists, (l, r, row) =>
+        var combined = Build(BlockSize, QueryBlocks, KeyBlocks, lists, (l, r, row) =>
         {
             var a = Row(l % LayoutCount, r);
             var b = other.Row(l % other.LayoutCount, r);
@@ -46,10 +62,11 @@ public sealed partial class BlockLayout
                 for (; j < b.Length; j++) row.Add(b[j]);
             }
         });
+        return combined.WithCausal(IsCausal || other.IsCausal);
     }
 
     /// <summary>The leading <paramref name="queryBlocks"/> × <paramref name="keyBlocks"/> corner of every list (e.g. an imported layout
-    /// made for a maximum length, applied to a shorter prompt).</summary>
+    /// made for a maximum length, applied to a shorter prompt). Keeps <see cref="IsCausal"/>.</summary>
     public BlockLayout Crop(int queryBlocks, int keyBlocks)
     {
         if (queryBlocks <= 0 || queryBlocks > QueryBlocks)
@@ -59,10 +76,11 @@ public sealed partial class BlockLayout
         return Build(BlockSize, queryBlocks, keyBlocks, LayoutCount, (l, r, row) =>
         {
             foreach (int c in Row(l, r)) if (c < keyBlocks) row.Add(c);
-        });
+        }).WithCausal(IsCausal);
     }
 
-    /// <summary>The same layout with one list per query head of <paramref name="heads"/> heads (expanding a shared layout).</summary>
+    /// <summary>The same layout with one list per query head of <paramref name="heads"/> heads (expanding a shared layout);
+    /// keeps <see cref="IsCausal"/>.</summary>
     public BlockLayout ExpandToHeads(int heads)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
@@ -71,7 +89,7 @@ public sealed partial class BlockLayout
         return Build(BlockSize, QueryBlocks, KeyBlocks, heads, (l, r, row) =>
         {
             foreach (int c in Row(l % LayoutCount, r)) row.Add(c);
-        });
+        }).WithCausal(IsCausal);
     }
 
     private static int Lcm(int a, int b)

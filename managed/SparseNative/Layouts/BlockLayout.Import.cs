@@ -5,7 +5,8 @@ public sealed partial class BlockLayout
 {
     /// <summary>
     /// Reads a DeepSpeed layout: an int tensor <c>(numHeads, numBlocks, numBlocks)</c>, row-major, 1 = compute the block,
-    /// 0 = skip it (what <c>SparsityConfig.make_layout</c> returns). Gives one list per head.
+    /// 0 = skip it (what <c>SparsityConfig.make_layout</c> returns). Gives one list per head, not causal: the tensor does not
+    /// say whether the config was unidirectional, so call <see cref="WithCausal"/>(true) on a unidirectional one.
     /// </summary>
     /// <param name="layout"><c>numHeads · numBlocks · numBlocks</c> values, each 0 or 1.</param>
     /// <param name="numHeads">≥ 1.</param>
@@ -71,10 +72,17 @@ public sealed partial class BlockLayout
     /// <remarks>
     /// Checked: both lengths divide by <paramref name="numLayouts"/>; max_blocks ≥ 1; every layout's offsets start at 0, never decrease
     /// and end at most at max_nnz; its columns lie in <c>[0, max_blocks)</c> and strictly increase within a row; every entry
-    /// after its offsets' end is −1. ONNX Runtime masks causally on top: also set <see cref="AttentionOptions.Causal"/> = true.
+    /// after its offsets' end is −1.
     /// </remarks>
+    /// <param name="blockRowIndices">ONNX Runtime's <c>block_row_indices</c>.</param>
+    /// <param name="blockColIndices">ONNX Runtime's <c>block_col_indices</c>.</param>
+    /// <param name="numLayouts">≥ 1: ONNX Runtime's <c>num_layout</c>.</param>
+    /// <param name="blockSize">16, 32, 64 or 128.</param>
+    /// <param name="causal">The result's <see cref="IsCausal"/>. ONNX Runtime's SparseAttention always masks causally, so the
+    /// default (true) computes what ONNX Runtime computes; pass false to use the blocks without the token causal mask.</param>
     /// <exception cref="InvalidLayoutException">One of the checks fails; the message names the argument, the index and the value.</exception>
-    public static BlockLayout FromOnnxRuntime(ReadOnlySpan<int> blockRowIndices, ReadOnlySpan<int> blockColIndices, int numLayouts, int blockSize)
+    public static BlockLayout FromOnnxRuntime(ReadOnlySpan<int> blockRowIndices, ReadOnlySpan<int> blockColIndices, int numLayouts, int blockSize,
+        bool causal = true)
     {
         ValidateBlockSize(blockSize, nameof(blockSize));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numLayouts);
@@ -128,7 +136,7 @@ public sealed partial class BlockLayout
                         $"blockColIndices[{l * maxNnz + p}] = {cols[p]} lies in the padding of layout {l} (after its {rows[blocks]} entries); padding must be -1.",
                         nameof(blockColIndices));
         }
-        return new BlockLayout(blockSize, blocks, blocks, numLayouts, offsets, columns.ToArray());
+        return new BlockLayout(blockSize, blocks, blocks, numLayouts, offsets, columns.ToArray(), causal);
     }
 
     /// <summary>

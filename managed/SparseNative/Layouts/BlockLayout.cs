@@ -12,6 +12,9 @@ namespace SparseNative;
 /// <c>num_layout</c> convention.</para>
 /// <para>In each list, row <c>r</c> (a query block) holds strictly increasing key-block indices in
 /// <c>[0, KeyBlocks)</c>. Token-level rules (causal, sequence tails, segment ids) apply on top; see docs/SEMANTICS.md.</para>
+/// <para>A layout built as causal (<see cref="BlockPatterns.Causal"/> and every causal or unidirectional builder) has
+/// <see cref="IsCausal"/> set, and attention over it always applies the token causal mask: its diagonal blocks hold future
+/// tokens, which the block choice alone cannot exclude.</para>
 /// </remarks>
 public sealed partial class BlockLayout : IEquatable<BlockLayout>
 {
@@ -34,19 +37,39 @@ public sealed partial class BlockLayout : IEquatable<BlockLayout>
     /// <summary>Number of CSR lists; query head <c>h</c> uses list <c>h % LayoutCount</c>.</summary>
     public int LayoutCount { get; }
 
+    /// <summary>
+    /// Whether the token causal mask (<c>j ≤ i + KeyLength − QueryLength</c>, bottom-right aligned) is part of this layout's
+    /// meaning. When true, <see cref="SparseAttention.Forward"/> and every other entry point mask causally whatever
+    /// <see cref="AttentionOptions.Causal"/> says. Set by the causal and unidirectional builders (and by
+    /// <see cref="FromOnnxRuntime"/>, whose source is always causal); false for <see cref="FromCsr"/>, <see cref="FromDense(bool[,], int)"/>,
+    /// <see cref="FromPredicate"/>, <see cref="FromDeepSpeed"/> and the bidirectional builders. Change it with <see cref="WithCausal"/>.
+    /// </summary>
+    public bool IsCausal { get; }
+
     // Trusted constructor: callers have validated (FromCsr) or constructed the arrays correctly (builders).
-    private BlockLayout(int blockSize, int queryBlocks, int keyBlocks, int layoutCount, int[] rowOffsets, int[] columns)
+    private BlockLayout(int blockSize, int queryBlocks, int keyBlocks, int layoutCount, int[] rowOffsets, int[] columns,
+        bool isCausal = false)
     {
         BlockSize = blockSize;
         QueryBlocks = queryBlocks;
         KeyBlocks = keyBlocks;
         LayoutCount = layoutCount;
+        IsCausal = isCausal;
         _rowOffsets = rowOffsets;
         _columns = columns;
         _listStart = new int[layoutCount + 1];
         for (int l = 0; l < layoutCount; l++)
             _listStart[l + 1] = _listStart[l] + rowOffsets[l * (queryBlocks + 1) + queryBlocks];
     }
+
+    /// <summary>
+    /// This layout with <see cref="IsCausal"/> = <paramref name="causal"/> and the same blocks (the arrays are shared, so this
+    /// is cheap). <c>WithCausal(true)</c> marks an imported layout as causal; <c>WithCausal(false)</c> opts out deliberately,
+    /// for attention that is causal at block granularity only (whole diagonal blocks visible).
+    /// </summary>
+    public BlockLayout WithCausal(bool causal) => causal == IsCausal
+        ? this
+        : new BlockLayout(BlockSize, QueryBlocks, KeyBlocks, LayoutCount, _rowOffsets, _columns, causal);
 
     /// <summary>Active (query block, key block) pairs summed over all lists.</summary>
     public long ActiveBlocks => _columns.Length;
@@ -126,7 +149,7 @@ public sealed partial class BlockLayout : IEquatable<BlockLayout>
     /// <inheritdoc />
     public bool Equals(BlockLayout? other) =>
         other is not null && BlockSize == other.BlockSize && QueryBlocks == other.QueryBlocks &&
-        KeyBlocks == other.KeyBlocks && LayoutCount == other.LayoutCount &&
+        KeyBlocks == other.KeyBlocks && LayoutCount == other.LayoutCount && IsCausal == other.IsCausal &&
         _rowOffsets.AsSpan().SequenceEqual(other._rowOffsets) && _columns.AsSpan().SequenceEqual(other._columns);
 
     /// <inheritdoc />
@@ -136,12 +159,12 @@ public sealed partial class BlockLayout : IEquatable<BlockLayout>
     public override int GetHashCode()
     {
         var h = new HashCode();
-        h.Add(BlockSize); h.Add(QueryBlocks); h.Add(KeyBlocks); h.Add(LayoutCount);
+        h.Add(BlockSize); h.Add(QueryBlocks); h.Add(KeyBlocks); h.Add(LayoutCount); h.Add(IsCausal);
         h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_columns.AsSpan()));
         return h.ToHashCode();
     }
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"BlockLayout(block {BlockSize}, {QueryBlocks}×{KeyBlocks} blocks, {LayoutCount} list(s), {ActiveBlocks} active, density {Density:P1})";
+        $"BlockLayout(block {BlockSize}, {QueryBlocks}×{KeyBlocks} blocks, {LayoutCount} list(s), {ActiveBlocks} active, density {Density:P1}{(IsCausal ? ", causal" : "")})";
 }

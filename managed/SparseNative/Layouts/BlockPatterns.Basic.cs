@@ -11,8 +11,9 @@ namespace SparseNative;
 /// (DeepSpeed's <c>different_layout_per_head</c>, Phi-3's <c>num_layout</c>) return one list per head; query head <c>h</c>
 /// uses list <c>h % LayoutCount</c>, as everywhere in SparseNative.</para>
 /// <para>Builders work row by row and never touch the whole block grid, so a sliding window over 1,048,576 tokens builds at once.</para>
-/// <para>Block layouts choose blocks only. Patterns meant for autoregressive models ("causal", "unidirectional") keep blocks
-/// on the diagonal that still contain future tokens: set <see cref="AttentionOptions.Causal"/> = true so the token-level mask applies.</para>
+/// <para>Patterns meant for autoregressive models ("causal", "unidirectional", Phi-3) keep blocks on the diagonal that still
+/// contain future tokens, so they return layouts with <see cref="BlockLayout.IsCausal"/> set: attention over them always applies
+/// the token causal mask, with or without <see cref="AttentionOptions.Causal"/>. Bidirectional patterns return non-causal layouts.</para>
 /// </remarks>
 public static partial class BlockPatterns
 {
@@ -39,13 +40,14 @@ public static partial class BlockPatterns
     /// clipped to <c>[0, KB)</c>; a row is empty when that bound is negative (possible only when <c>Lk &lt; Lq</c>).
     /// </summary>
     /// <remarks>
-    /// Blocks on the diagonal also hold future tokens: set <see cref="AttentionOptions.Causal"/> = true as well, so the
-    /// token-level mask applies inside them. The layout alone only skips the blocks that are entirely in the future.
+    /// Blocks on the diagonal also hold future tokens, so the layout is causal (<see cref="BlockLayout.IsCausal"/>): attention
+    /// over it applies the token-level mask inside them without <see cref="AttentionOptions.Causal"/>. The blocks alone only
+    /// skip what lies entirely in the future; <c>WithCausal(false)</c> keeps just that (block-causal attention).
     /// </remarks>
     /// <param name="queryLength">Query tokens Lq (≥ 1).</param>
     /// <param name="blockSize">16, 32, 64 or 128.</param>
     /// <param name="keyLength">Key tokens Lk (≥ 1); defaults to <paramref name="queryLength"/>.</param>
-    /// <returns>One list.</returns>
+    /// <returns>One causal list.</returns>
     public static BlockLayout Causal(int queryLength, int blockSize, int? keyLength = null)
     {
         int qb = CheckedBlocks(queryLength, nameof(queryLength), blockSize);
@@ -60,7 +62,7 @@ public static partial class BlockPatterns
             if (lastKey < 0) return;
             long lastBlock = Math.Min(kb - 1, lastKey / blockSize);
             for (int c = 0; c <= lastBlock; c++) row.Add(c);
-        });
+        }).WithCausal(true);
     }
 
     /// <summary>
@@ -72,7 +74,8 @@ public static partial class BlockPatterns
     /// <param name="sequenceLength">Tokens (≥ 1), queries and keys alike.</param>
     /// <param name="blockSize">16, 32, 64 or 128.</param>
     /// <param name="windowBlocks">w ≥ 0: blocks on each side of the diagonal (0 = the diagonal only).</param>
-    /// <param name="causal">Keep only the left half <c>[r − w, r]</c>; also set <see cref="AttentionOptions.Causal"/> for the diagonal blocks.</param>
+    /// <param name="causal">Keep only the left half <c>[r − w, r]</c>, and make the layout causal (<see cref="BlockLayout.IsCausal"/>:
+    /// the token mask applies inside the diagonal blocks).</param>
     /// <returns>One list.</returns>
     public static BlockLayout LocalWindow(int sequenceLength, int blockSize, int windowBlocks, bool causal = false)
     {
@@ -85,7 +88,7 @@ public static partial class BlockPatterns
             int lo = (int)Math.Max(0L, (long)r - windowBlocks);
             int hi = causal ? r : (int)Math.Min(nb - 1L, (long)r + windowBlocks);
             for (int c = lo; c <= hi; c++) row.Add(c);
-        });
+        }).WithCausal(causal);
     }
 
     /// <summary>Each block attends only itself: row <c>r</c> attends <c>c = r</c> (independent chunks of <paramref name="blockSize"/> tokens).</summary>
@@ -107,7 +110,8 @@ public static partial class BlockPatterns
     /// <param name="blockSize">16, 32, 64 or 128.</param>
     /// <param name="spanBlocks">span ≥ 0: the farthest offset, in blocks, on each side.</param>
     /// <param name="dilation">d ≥ 1: the step between attended blocks.</param>
-    /// <param name="causal">Only offsets ≤ 0; also set <see cref="AttentionOptions.Causal"/> for the diagonal blocks.</param>
+    /// <param name="causal">Only offsets ≤ 0, and a causal layout (<see cref="BlockLayout.IsCausal"/>: the token mask applies
+    /// inside the diagonal blocks).</param>
     /// <returns>One list.</returns>
     public static BlockLayout Dilated(int sequenceLength, int blockSize, int spanBlocks, int dilation, bool causal = false)
     {
@@ -123,6 +127,6 @@ public static partial class BlockPatterns
             int mLow = -Math.Min(steps, r / dilation);
             int mHigh = causal ? 0 : Math.Min(steps, (nb - 1 - r) / dilation);
             for (long m = mLow; m <= mHigh; m++) row.Add((int)(r + m * dilation));
-        });
+        }).WithCausal(causal);
     }
 }

@@ -33,7 +33,7 @@ public static partial class BlockPatterns
     /// <param name="numRandomBlocks">≥ 0 random blocks per row.</param>
     /// <param name="numSlidingWindowBlocks">≥ 1: window width in blocks (w = value / 2 on each side).</param>
     /// <param name="numGlobalBlocks">≥ 0: leading blocks that are global rows and columns.</param>
-    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>; also set <see cref="AttentionOptions.Causal"/>.</param>
+    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>; gives a causal layout (<see cref="BlockLayout.IsCausal"/>).</param>
     /// <param name="heads">≥ 1: lists returned when there are random blocks (each head draws its own); otherwise one list.</param>
     /// <param name="seed">Seed of the random blocks.</param>
     public static BlockLayout BigBird(int sequenceLength, int blockSize, int numRandomBlocks = 1, int numSlidingWindowBlocks = 3,
@@ -61,7 +61,7 @@ public static partial class BlockPatterns
             }
             picker.AddPicks(h, r, end, numRandomBlocks, row);
             AddSlidingAndGlobalColumns(row, r, w, Math.Min(g, end), end);
-        });
+        }).WithCausal(unidirectional);
     }
 
     /// <summary>
@@ -80,7 +80,7 @@ public static partial class BlockPatterns
     /// <param name="numSlidingWindowBlocks">≥ 1: window width in blocks (w = value / 2 on each side).</param>
     /// <param name="globalBlockIndices">Global block starts, each ≥ 0; default <c>[0]</c>; may be empty.</param>
     /// <param name="globalBlockEndIndices">Exclusive ends, one per start and greater than it; null = one block each.</param>
-    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>; also set <see cref="AttentionOptions.Causal"/>.</param>
+    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>; gives a causal layout (<see cref="BlockLayout.IsCausal"/>).</param>
     /// <param name="heads">≥ 1; accepted for parity with DeepSpeed, the result has one list.</param>
     public static BlockLayout BSLongformer(int sequenceLength, int blockSize, int numSlidingWindowBlocks = 3,
         int[]? globalBlockIndices = null, int[]? globalBlockEndIndices = null, bool unidirectional = false, int heads = 1)
@@ -111,7 +111,7 @@ public static partial class BlockPatterns
                 if (s >= end) break;
                 for (int c = s; c < Math.Min(e, end); c++) row.Add(c);
             }
-        });
+        }).WithCausal(unidirectional);
     }
 
     // Row r's sliding window [r − w, r + w] and the leading global columns [0, leadingGlobal), all below end.

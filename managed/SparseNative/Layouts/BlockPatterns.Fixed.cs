@@ -17,8 +17,9 @@ public static partial class BlockPatterns
     /// <c>s = max(0, min(floor(nb / nl)·nl + f, nb − g))</c> (DeepSpeed moves it left rather than dropping it); ranges are clipped to <c>[0, nb)</c>.
     /// </summary>
     /// <remarks>
-    /// <para>Unidirectional layouts with <c>g &gt; 1</c> hold blocks above the diagonal (row <c>s</c> attends <c>s + 1</c>, as in
-    /// DeepSpeed): set <see cref="AttentionOptions.Causal"/> = true so the token causal mask applies.</para>
+    /// <para>Unidirectional layouts are causal (<see cref="BlockLayout.IsCausal"/>): besides the diagonal blocks, with <c>g &gt; 1</c>
+    /// they hold blocks above the diagonal (row <c>s</c> attends <c>s + 1</c>, as in DeepSpeed), and the token causal mask,
+    /// which attention over them always applies, empties those.</para>
     /// <para>Differences from DeepSpeed: any length is accepted (DeepSpeed needs a multiple of the block), and when
     /// <c>nb &lt; g</c> the last start is clamped to 0 where DeepSpeed's negative Python slice index wraps around.</para>
     /// </remarks>
@@ -26,7 +27,7 @@ public static partial class BlockPatterns
     /// <param name="blockSize">16, 32, 64 or 128.</param>
     /// <param name="numLocalBlocks">nl ≥ 1: the window size, in blocks; must be a multiple of <paramref name="numGlobalBlocks"/>.</param>
     /// <param name="numGlobalBlocks">g ≥ 1: consecutive global blocks per window.</param>
-    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>.</param>
+    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>; gives a causal layout.</param>
     /// <param name="horizontalGlobalAttention">Global rows attend everything; not allowed with <paramref name="unidirectional"/>.</param>
     /// <param name="numDifferentGlobalPatterns">P ≥ 1, at most <c>nl / g</c>; P &gt; 1 needs <paramref name="heads"/> &gt; 1
     /// (DeepSpeed's <c>different_layout_per_head</c>).</param>
@@ -88,7 +89,7 @@ public static partial class BlockPatterns
                 if (unidirectional && r < s) break;   // starts ascend: no later range is visible from row r
                 for (long c = s; c < s + (long)numGlobalBlocks && c < nb; c++) row.Add((int)c);
             }
-        });
+        }).WithCausal(unidirectional);
     }
 
     private static bool IsInAnyRange(int[] starts, int width, int r)

@@ -19,14 +19,14 @@ public static partial class BlockPatterns
     /// <c>s = max(1, verticalStride / numLayouts)</c> (integer division): the last <paramref name="localBlocks"/> blocks,
     /// plus every <paramref name="verticalStride"/>-th earlier block, the stride column shifted by <c>s</c> from one list to the next.
     /// </summary>
-    /// <remarks>The rule is lower-triangular per block; set <see cref="AttentionOptions.Causal"/> = true as ONNX Runtime does
-    /// (its SparseAttention is always causal).</remarks>
+    /// <remarks>The rule is lower-triangular per block and the layout is causal (<see cref="BlockLayout.IsCausal"/>), as ONNX
+    /// Runtime's SparseAttention always is: the token mask applies inside the diagonal blocks.</remarks>
     /// <param name="sequenceLength">Tokens (≥ 1), queries and keys alike.</param>
     /// <param name="blockSize">16, 32, 64 or 128.</param>
     /// <param name="localBlocks">≥ 0; 0 keeps only the vertical stride columns.</param>
     /// <param name="verticalStride">≥ 1.</param>
     /// <param name="numLayouts">≥ 1: lists returned; query head <c>h</c> uses list <c>h % numLayouts</c>.</param>
-    /// <returns><paramref name="numLayouts"/> lists.</returns>
+    /// <returns><paramref name="numLayouts"/> causal lists.</returns>
     public static BlockLayout Strided(int sequenceLength, int blockSize, int localBlocks, int verticalStride, int numLayouts = 1)
     {
         int nb = CheckedBlocks(sequenceLength, nameof(sequenceLength), blockSize);
@@ -43,7 +43,7 @@ public static partial class BlockPatterns
             // Vertical part: k ≡ −(h·s + 1) (mod verticalStride), k ≤ q. Repeats with the local part are dropped by Build.
             long first = ((-(h * step + 1)) % verticalStride + verticalStride) % verticalStride;
             for (long k = first; k <= q; k += verticalStride) row.Add((int)k);
-        });
+        }).WithCausal(true);
     }
 
     /// <summary>

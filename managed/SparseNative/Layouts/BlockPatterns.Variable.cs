@@ -23,8 +23,8 @@ public static partial class BlockPatterns
     /// <para>Differences from DeepSpeed: random picks of a unidirectional layout come from <c>[0, r]</c> (DeepSpeed samples the
     /// whole row even when unidirectional, giving blocks that a causal mask empties); rows with fewer than
     /// <paramref name="numRandomBlocks"/> candidates take them all (DeepSpeed raises when <c>nb &lt; numRandomBlocks</c>);
-    /// any length is accepted. Unidirectional global ranges wider than one block hold blocks above the diagonal, as in
-    /// DeepSpeed: set <see cref="AttentionOptions.Causal"/> = true.</para>
+    /// any length is accepted. Unidirectional layouts are causal (<see cref="BlockLayout.IsCausal"/>); their global ranges wider
+    /// than one block hold blocks above the diagonal, as in DeepSpeed, which the token causal mask empties.</para>
     /// </remarks>
     /// <param name="sequenceLength">Tokens (≥ 1), queries and keys alike.</param>
     /// <param name="blockSize">16, 32, 64 or 128.</param>
@@ -32,7 +32,7 @@ public static partial class BlockPatterns
     /// <param name="localWindowBlocks">Window sizes, each ≥ 1, at least one; default <c>[4]</c>.</param>
     /// <param name="globalBlockIndices">Global block starts, each ≥ 0; default <c>[0]</c>; may be empty.</param>
     /// <param name="globalBlockEndIndices">Exclusive ends, one per start and greater than it; null = one block each.</param>
-    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>.</param>
+    /// <param name="unidirectional">DeepSpeed's <c>attention='unidirectional'</c>; gives a causal layout.</param>
     /// <param name="horizontalGlobalAttention">Global rows attend everything; not allowed with <paramref name="unidirectional"/>.</param>
     /// <param name="heads">≥ 1: lists returned when there are random blocks (each head draws its own); otherwise one list.</param>
     /// <param name="seed">Seed of the random blocks.</param>
@@ -96,6 +96,6 @@ public static partial class BlockPatterns
                 if (unidirectional && r < s) break;
                 for (int c = s; c < e; c++) row.Add(c);
             }
-        });
+        }).WithCausal(unidirectional);
     }
 }

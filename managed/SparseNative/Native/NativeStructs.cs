@@ -28,7 +28,10 @@ internal static unsafe class NativeStructs
         Scale = scale, NumThreads = threads, QuerySegmentIds = querySegments, KeySegmentIds = keySegments,
     };
 
-    /// <summary>The <c>sn_problem</c> of a validated managed problem; segment pointers are null when it has none.</summary>
+    /// <summary>
+    /// The <c>sn_problem</c> of a validated managed problem; segment pointers are null when it has none. Its scale is the
+    /// resolved one (<see cref="AttentionOptions.ResolveScale"/>): the C ABI has no default and uses the value as given.
+    /// </summary>
     public static SnProblem Problem(in AttentionProblem p, int* querySegments, int* keySegments) =>
         Problem(p.Shape, p.Format, p.Causal, p.Scale, p.Threads,
             p.HasSegments ? querySegments : null, p.HasSegments ? keySegments : null);

@@ -6,8 +6,8 @@ namespace SparseNative;
 /// </summary>
 /// <remarks>
 /// Use it as: <c>shape = new AttentionShape(1, Hq, Hkv, packed.QueryLength, packed.KeyLength, d)</c>,
-/// <c>options = new AttentionOptions { QuerySegmentIds = packed.QuerySegmentIds, KeySegmentIds = packed.KeySegmentIds, Causal = causal }</c>,
-/// layout <see cref="Layout"/>. Sequence <c>s</c> occupies query tokens <c>cuSeqlensQ[s] … cuSeqlensQ[s+1]−1</c> and key tokens
+/// <c>options = new AttentionOptions { QuerySegmentIds = packed.QuerySegmentIds, KeySegmentIds = packed.KeySegmentIds }</c>,
+/// layout <see cref="Layout"/> (causal when built with <c>causal: true</c>, so the attention masks causally by itself). Sequence <c>s</c> occupies query tokens <c>cuSeqlensQ[s] … cuSeqlensQ[s+1]−1</c> and key tokens
 /// <c>cuSeqlensK[s] … cuSeqlensK[s+1]−1</c>; its segment id is <c>s</c>.
 /// </remarks>
 public sealed class PackedSequences
@@ -49,7 +49,8 @@ public sealed class PackedSequences
     /// <param name="causal">
     /// Causal attention inside each sequence. The library's causal rule is bottom-right over the whole packed row, which is
     /// the per-sequence rule only when every sequence has as many keys as queries; so causal requires
-    /// <c>cuSeqlensQ == cuSeqlensK</c> (pass <see cref="AttentionOptions.Causal"/> = true to the attention as well).
+    /// <c>cuSeqlensQ == cuSeqlensK</c>. The layout is then causal (<see cref="BlockLayout.IsCausal"/>), so the attention
+    /// applies the token causal mask without <see cref="AttentionOptions.Causal"/>.
     /// </param>
     /// <exception cref="ArgumentException">The arrays are not valid cumulative lengths (the message names the entry), hold no
     /// tokens, or differ under <paramref name="causal"/>.</exception>

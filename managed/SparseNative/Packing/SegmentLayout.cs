@@ -23,7 +23,8 @@ public static class SegmentLayout
     /// <param name="queryLength">Query tokens per row (≥ 1).</param>
     /// <param name="keyLength">Key tokens per row (≥ 1).</param>
     /// <param name="blockSize">16, 32, 64 or 128.</param>
-    /// <param name="causal">Also drop blocks with no causally allowed pair (bottom-right alignment, as in <see cref="AttentionOptions.Causal"/>).</param>
+    /// <param name="causal">Also drop blocks with no causally allowed pair (bottom-right alignment, as in <see cref="AttentionOptions.Causal"/>),
+    /// and make the layout causal (<see cref="BlockLayout.IsCausal"/>), so attention over it applies the token causal mask.</param>
     /// <returns>A one-list layout of <c>ceil(queryLength / blockSize) × ceil(keyLength / blockSize)</c> blocks.</returns>
     public static BlockLayout FromSegmentIds(ReadOnlySpan<int> querySegmentIds, ReadOnlySpan<int> keySegmentIds, int batch,
         int queryLength, int keyLength, int blockSize, bool causal)
@@ -70,7 +71,7 @@ public static class SegmentLayout
                     }
                 }
         }
-        return BlockLayout.Build(blockSize, qb, kb, 1, (_, r, row) => row.AddRange(active[r]));
+        return BlockLayout.Build(blockSize, qb, kb, 1, (_, r, row) => row.AddRange(active[r])).WithCausal(causal);
     }
 
     /// <summary>For each block, its distinct ids with the last (or first) position of each.</summary>

@@ -17,44 +17,28 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         {
-            var job = new Job
-            {
-                Q = q, K = k, V = v, O = o, Lse = p.HasLogSumExp ? lse : null,
-                SegQ = p.HasSegments ? segQ : null, SegK = p.HasSegments ? segK : null,
-                Shape = s, Layout = p.Layout, Scale = p.Scale, Causal = p.Causal, CausalOffset = p.CausalOffset,
-            };
-            job.Format = p.Format;
+            var job = new Job(p, q, k, v, o, lse, segQ, segK);
             int rows = s.Batch * s.QueryHeads * s.QueryLength;
             var po = new ParallelOptions { MaxDegreeOfParallelism = p.Threads };
             Parallel.For(0, rows, po, job.Row);
         }
     }
 
-    private sealed class Job
+    private sealed class Job(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK)
+        : PinnedProblem(p, q, k, v, o, lse, segQ, segK)
     {
-        public float* Q, K, V, O, Lse;
-        public int* SegQ, SegK;
-        public AttentionShape Shape;
-        public BlockLayout Layout = null!;
-        public float Scale;
-        public bool Causal;
-        public int CausalOffset;
-        public TensorFormat Format;
-
-        private long Index(int b, int h, int heads, int length, int t) => Format == TensorFormat.Bhsd
-            ? (((long)b * heads + h) * length + t) * Shape.HeadDim
-            : (((long)b * length + t) * heads + h) * Shape.HeadDim;
+        private readonly float _scale = p.Scale;
 
         public void Row(int flat)
         {
-            var s = Shape;
+            var s = Geometry.Shape;
             int d = s.HeadDim, bs = Layout.BlockSize;
             int i = flat % s.QueryLength;
             int h = flat / s.QueryLength % s.QueryHeads;
             int b = flat / s.QueryLength / s.QueryHeads;
             int kvh = h / s.GroupSize;
-            float* qi = Q + Index(b, h, s.QueryHeads, s.QueryLength, i);
-            float* oi = O + Index(b, h, s.QueryHeads, s.QueryLength, i);
+            float* qi = Q + Geometry.Queries.Row(b, h, i);
+            float* oi = O + Geometry.Queries.Row(b, h, i);
             var keyBlocks = Layout.Row(Layout.ListForHead(h), i / bs);
 
             // Pass 1: the largest allowed score, so that exp never overflows.
@@ -79,7 +63,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                         if (!Allowed(b, i, j)) continue;
                         double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
                         sum += w;
-                        float* vj = V + Index(b, kvh, s.KeyValueHeads, s.KeyLength, j);
+                        float* vj = V + Geometry.Keys.Row(b, kvh, j);
                         for (int c = 0; c < d; c++) acc[c] += w * vj[c];
                     }
                 }
@@ -87,16 +71,16 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             // A row with no allowed key: zeros and log-sum-exp −∞, never NaN.
             for (int c = 0; c < d; c++) oi[c] = sum > 0 ? (float)(acc[c] / sum) : 0f;
             if (Lse != null)
-                Lse[((long)b * s.QueryHeads + h) * s.QueryLength + i] =
+                Lse[Geometry.LogSumExpBase(b, h) + i] =
                     sum > 0 ? (float)(max + Math.Log(sum)) : float.NegativeInfinity;
         }
 
-        private float* KeyRow(int b, int kvh, int j) => K + Index(b, kvh, Shape.KeyValueHeads, Shape.KeyLength, j);
+        private float* KeyRow(int b, int kvh, int j) => K + Geometry.Keys.Row(b, kvh, j);
 
         private bool Allowed(int b, int i, int j)
         {
-            if (Causal && j > i + CausalOffset) return false;
-            if (SegQ != null && SegQ[(long)b * Shape.QueryLength + i] != SegK[(long)b * Shape.KeyLength + j]) return false;
+            if (!Geometry.CausallyVisible(i, j)) return false;
+            if (SegQ != null && SegQ[(long)b * Geometry.Shape.QueryLength + i] != SegK[(long)b * Geometry.Shape.KeyLength + j]) return false;
             return true;
         }
 
@@ -104,7 +88,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
         {
             double dot = 0;
             for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-            return dot * Scale;
+            return dot * _scale;
         }
     }
 }

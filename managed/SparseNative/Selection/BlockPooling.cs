@@ -15,10 +15,8 @@ internal static class BlockPooling
     public static void PoolHead(ReadOnlySpan<float> x, TensorFormat format, int batch, int head, int heads, int length,
         int headDim, int blockSize, Span<float> pooled, string name)
     {
-        long start = format == TensorFormat.Bhsd
-            ? ((long)batch * heads + head) * length * headDim
-            : ((long)batch * length * heads + head) * headDim;
-        int stride = format == TensorFormat.Bhsd ? headDim : heads * headDim;
+        var rows = new TensorRows(format, heads, length, headDim);
+        long start = rows.HeadBase(batch, head), stride = rows.RowStride;
         int blocks = (length + blockSize - 1) / blockSize;
         for (int blk = 0; blk < blocks; blk++)
         {

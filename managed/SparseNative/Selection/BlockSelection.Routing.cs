@@ -49,7 +49,7 @@ public static partial class BlockSelection
                         shape, geo, options, h, firsts));
             }
         }
-        return BlockLayout.Build(blockSize, qb, kb, shape.QueryHeads, (l, r, list) => list.AddRange(selected[l][r]));
+        return BlockLayout.Build(blockSize, qb, kb, shape.QueryHeads, (l, r, list) => list.AddRange(selected[l][r])).WithCausal(options.Causal);
     }
 
     /// <summary>Clusters one query head's pooled blocks (per batch row) and returns its selection, unioned over batch rows.</summary>

@@ -73,8 +73,7 @@ public static partial class BlockSelection
                 $"keyMeans summarises {keyMeans.Length} keys of batch {keyMeans.Batch}, {keyMeans.KeyValueHeads} K/V heads, d {keyMeans.HeadDim}, " +
                 $"block {keyMeans.BlockSize}; the call needs {shape.KeyLength} keys of batch {shape.Batch}, {shape.KeyValueHeads} K/V heads, " +
                 $"d {shape.HeadDim}, block {blockSize}.", nameof(keyMeans));
-        if (query.Length != shape.QueryElements)
-            throw new ArgumentException($"query has {query.Length} elements; the shape needs Batch·QueryHeads·QueryLength·HeadDim = {shape.QueryElements}.", nameof(query));
+        SparseAttention.QueryShaped(query.Length, shape, nameof(query));
         int kb = shape.KeyBlocks(blockSize);
         return TopKCore(query, shape, blockSize, options, (b, h, pooled) => keyMeans.CopyMeans(b, h, kb, pooled));
     }
@@ -111,7 +110,7 @@ public static partial class BlockSelection
         }
         int lists = options.PerKeyValueGroup && shape.KeyValueHeads == 1 ? 1 : shape.QueryHeads;
         return BlockLayout.Build(blockSize, geo.QueryBlocks, geo.KeyBlocks, lists, (l, r, list) =>
-            list.AddRange(selected[options.PerKeyValueGroup ? l / group : l][r]));
+            list.AddRange(selected[options.PerKeyValueGroup ? l / group : l][r])).WithCausal(options.Causal);
     }
 
     /// <summary>
@@ -160,10 +159,8 @@ public static partial class BlockSelection
     {
         shape.Validate(nameof(shape));
         BlockLayout.ValidateBlockSize(blockSize, nameof(blockSize));
-        if (query.Length != shape.QueryElements)
-            throw new ArgumentException($"query has {query.Length} elements; the shape needs Batch·QueryHeads·QueryLength·HeadDim = {shape.QueryElements}.", nameof(query));
-        if (key.Length != shape.KeyElements)
-            throw new ArgumentException($"key has {key.Length} elements; the shape needs Batch·KeyValueHeads·KeyLength·HeadDim = {shape.KeyElements}.", nameof(key));
+        SparseAttention.QueryShaped(query.Length, shape, nameof(query));
+        SparseAttention.KeyShaped(key.Length, shape, nameof(key));
         // NaN/∞ (which would make the ordering of scores meaningless) are found while pooling: see BlockPooling.PoolHead.
     }
 

@@ -27,8 +27,8 @@ public abstract record BlockSelectionOptions
     public int KeepLocalWindow { get; init; }
 
     /// <summary>
-    /// Select only blocks that hold at least one causally allowed pair (<c>j ≤ i + KeyLength − QueryLength</c>). Pass the same
-    /// value to <see cref="AttentionOptions.Causal"/> when running the attention.
+    /// Select only blocks that hold at least one causally allowed pair (<c>j ≤ i + KeyLength − QueryLength</c>), and return a
+    /// causal layout (<see cref="BlockLayout.IsCausal"/>), so the attention over it applies the token causal mask.
     /// </summary>
     public bool Causal { get; init; }
 

@@ -30,7 +30,8 @@ extern "C" {
 #endif
 
 /* Version of this binary interface. Callers compare snc_abi_version() with the value they compiled with. */
-#define SNC_ABI_VERSION 1
+/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)"). */
+#define SNC_ABI_VERSION 2
 
 /* A status beyond sparse_native.h's: a CUDA runtime call failed (no driver, device lost, launch failure,
  * an error raised by an earlier asynchronous kernel). The message names the call and CUDA's error name and
@@ -54,6 +55,9 @@ typedef struct snc_layout snc_layout;
 
 SN_API int32_t snc_abi_version(void);
 
+/* sn_struct_layout() for the sn_layout and sn_problem this library was compiled with (same contract). */
+SN_API int32_t snc_struct_layout(int32_t which, int32_t* size, int32_t* offsets, int32_t max_offsets);
+
 /* The message of the last failed call on this thread ("" after a success). Never NULL. */
 SN_API const char* snc_last_error(void);
 
@@ -68,9 +72,6 @@ SN_API sn_status snc_device_count(int32_t* count);
  * written NUL-terminated into name[0 .. capacity) (truncated if too long). */
 SN_API sn_status snc_device_name(int32_t device, char* name, int32_t capacity);
 
-/* Makes `device` current for the calling thread (cudaSetDevice). */
-SN_API sn_status snc_set_device(int32_t device);
-
 /* ---------------------------------------------------------------------------------------------------
  * Device memory (for bindings that keep data on the GPU across calls)
  * ------------------------------------------------------------------------------------------------- */
@@ -81,11 +82,10 @@ SN_API sn_status snc_malloc(size_t bytes, void** device_ptr);
 /* Frees memory from snc_malloc. NULL is allowed and does nothing. Synchronises like cudaFree. */
 SN_API sn_status snc_free(void* device_ptr);
 
-/* Copies `bytes` host -> device, device -> host or device -> device on `stream`, then waits for the stream
- * (these helpers are synchronous, so the host buffer may be reused as soon as they return). */
+/* Copies `bytes` host -> device or device -> host on `stream`, then waits for the stream (these helpers are
+ * synchronous, so the host buffer may be reused as soon as they return). */
 SN_API sn_status snc_copy_to_device(void* device_dst, const void* host_src, size_t bytes, void* stream);
 SN_API sn_status snc_copy_to_host(void* host_dst, const void* device_src, size_t bytes, void* stream);
-SN_API sn_status snc_copy_device(void* device_dst, const void* device_src, size_t bytes, void* stream);
 
 /* Waits until all work on `stream` is done; reports an asynchronous kernel error if one happened. */
 SN_API sn_status snc_synchronize(void* stream);

@@ -9,7 +9,7 @@ set -eu
 CLANGXX=${1:-clang++-16}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CUDA_DIR=$(dirname "$HERE")
-INC="-I$CUDA_DIR/include -I$CUDA_DIR/../include -I$CUDA_DIR/src"
+INC="-I$CUDA_DIR/include -I$CUDA_DIR/../include -I$CUDA_DIR/src -I$CUDA_DIR/../src"
 FLAGS="-x cuda -std=c++17 -nocudainc -nocudalib -Wall -Wextra -Werror -include $HERE/cuda_shim.h"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -1,10 +1,11 @@
-// The exported C entry points of libsparsenative_cuda: argument checks (snc_validate.c), CUDA runtime calls
-// with every error turned into a status and a message, and the kernel launch.
+// The exported C entry points of libsparsenative_cuda: argument checks (the shared sn_validate.h plus
+// snc_validate.h), CUDA runtime calls with every error turned into a status and a message, and the kernel launch.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "snc_error.h"
+#include "sn_struct_layout.h"
+#include "sn_error.h"
 #include "snc_launch.h"
 #include "snc_validate.h"
 #include "sparse_native_cuda.h"
@@ -15,7 +16,7 @@
 
 // An uploaded layout: the host-side shape for validation, device copies of the CSR arrays.
 struct snc_layout {
-    snc_layout_shape shape;
+    sn_layout_shape shape;
     int device;
     int32_t* row_offsets;
     int32_t* col_indices; // NULL when the layout stores no block
@@ -28,7 +29,7 @@ sn_status cuda_fail(cudaError_t e, const char* call)
 {
     // A sticky error (an earlier kernel fault) stays; a non-sticky one is cleared so the next call is clean.
     cudaGetLastError();
-    return snc_fail(e == cudaErrorMemoryAllocation ? SN_OUT_OF_MEMORY : SNC_CUDA_ERROR, "%s: %s (%s)", call,
+    return sn_fail(e == cudaErrorMemoryAllocation ? SN_OUT_OF_MEMORY : SNC_CUDA_ERROR, "%s: %s (%s)", call,
                     cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
@@ -51,26 +52,19 @@ struct DeviceBuffer {
         if (e != cudaSuccess) {
             ptr = nullptr;
             cudaGetLastError();
-            return snc_fail(e == cudaErrorMemoryAllocation ? SN_OUT_OF_MEMORY : SNC_CUDA_ERROR,
+            return sn_fail(e == cudaErrorMemoryAllocation ? SN_OUT_OF_MEMORY : SNC_CUDA_ERROR,
                             "cudaMalloc(%zu bytes for %s): %s", bytes, what, cudaGetErrorString(e));
         }
         return SN_OK;
     }
 };
 
-sn_status upload_layout(const sn_layout* layout, snc_layout** out)
+// Copies a validated layout (sn_validate_layout gave shape and list_base) to the current device.
+sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, const int64_t* list_base, snc_layout** out)
 {
-    if (out == nullptr) return snc_fail(SN_INVALID_ARGUMENT, "out is NULL");
-    *out = nullptr;
-    snc_layout_shape shape;
-    int64_t* list_base = nullptr;
-    sn_status s = snc_validate_layout(layout, &shape, &list_base);
-    if (s != SN_OK) return s;
+    sn_status s = SN_OK;
     snc_layout* l = static_cast<snc_layout*>(calloc(1, sizeof(snc_layout)));
-    if (l == nullptr) {
-        free(list_base);
-        return snc_fail(SN_OUT_OF_MEMORY, "snc_layout_create: could not allocate the handle");
-    }
+    if (l == nullptr) return sn_fail(SN_OUT_OF_MEMORY, "could not allocate the layout handle");
     l->shape = shape;
     const size_t offsets_bytes = sizeof(int32_t) * static_cast<size_t>(shape.num_layouts) * (shape.query_blocks + 1);
     const size_t cols_bytes = sizeof(int32_t) * static_cast<size_t>(shape.num_col_indices);
@@ -83,7 +77,6 @@ sn_status upload_layout(const sn_layout* layout, snc_layout** out)
     if (e == cudaSuccess) { e = cudaMemcpy(l->row_offsets, layout->row_offsets, offsets_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(row_offsets)"; }
     if (e == cudaSuccess && cols_bytes > 0) { e = cudaMemcpy(l->col_indices, layout->col_indices, cols_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(col_indices)"; }
     if (e == cudaSuccess) { e = cudaMemcpy(l->list_base, list_base, base_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(list_base)"; }
-    free(list_base);
     if (e != cudaSuccess) {
         s = cuda_fail(e, what);
         cudaFree(l->row_offsets);
@@ -106,7 +99,7 @@ cudaError_t release_layout(snc_layout* layout)
     return e != cudaSuccess ? e : e2 != cudaSuccess ? e2 : e3;
 }
 
-sn_status launch(const snc_params& params, cudaStream_t stream)
+sn_status launch(const sn_plan& params, cudaStream_t stream)
 {
     const cudaError_t e = params.dtype == SNC_DTYPE_F32 ? snc::launch_attention_f32(params, stream)
                                                         : snc::launch_attention_mma(params, stream);
@@ -118,9 +111,21 @@ sn_status launch(const snc_params& params, cudaStream_t stream)
 
 extern "C" {
 
-SN_API int32_t snc_abi_version(void) { return SNC_ABI_VERSION; }
+SN_API int32_t snc_abi_version(void)
+{
+#if defined(SN_TEST_ABI_MISMATCH) && SN_TEST_ABI_MISMATCH == 1 // test libraries only (native/cuda/CMakeLists.txt)
+    return SNC_ABI_VERSION + 1000;
+#else
+    return SNC_ABI_VERSION;
+#endif
+}
 
-SN_API const char* snc_last_error(void) { return snc_error_message(); }
+SN_API int32_t snc_struct_layout(int32_t which, int32_t* size, int32_t* offsets, int32_t max_offsets)
+{
+    return sn_describe_struct(which, size, offsets, max_offsets);
+}
+
+SN_API const char* snc_last_error(void) { return sn_error_message(); }
 
 SN_API const char* snc_build_info(void)
 {
@@ -133,15 +138,15 @@ SN_API const char* snc_build_info(void)
 
 SN_API sn_status snc_device_count(int32_t* count)
 {
-    snc_clear_error();
-    if (count == nullptr) return snc_fail(SN_INVALID_ARGUMENT, "count is NULL");
+    sn_clear_error();
+    if (count == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "count is NULL");
     int n = 0;
     const cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         // No driver / no device is an answer (0), not a failure; the message keeps the reason for callers.
         cudaGetLastError();
         *count = 0;
-        snc_fail(SN_OK, "cudaGetDeviceCount: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        sn_fail(SN_OK, "cudaGetDeviceCount: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
         return SN_OK;
     }
     *count = n;
@@ -150,9 +155,9 @@ SN_API sn_status snc_device_count(int32_t* count)
 
 SN_API sn_status snc_device_name(int32_t device, char* name, int32_t capacity)
 {
-    snc_clear_error();
+    sn_clear_error();
     if (name == nullptr || capacity < 1)
-        return snc_fail(SN_INVALID_ARGUMENT, "name = %p, capacity = %d: need a buffer of at least 1 byte", (void*)name, capacity);
+        return sn_fail(SN_INVALID_ARGUMENT, "name = %p, capacity = %d: need a buffer of at least 1 byte", (void*)name, capacity);
     cudaDeviceProp prop;
     SNC_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
     snprintf(name, static_cast<size_t>(capacity), "%s (sm_%d%d, %d SMs)", prop.name, prop.major, prop.minor,
@@ -160,24 +165,17 @@ SN_API sn_status snc_device_name(int32_t device, char* name, int32_t capacity)
     return SN_OK;
 }
 
-SN_API sn_status snc_set_device(int32_t device)
-{
-    snc_clear_error();
-    SNC_CUDA_TRY(cudaSetDevice(device));
-    return SN_OK;
-}
-
 SN_API sn_status snc_malloc(size_t bytes, void** device_ptr)
 {
-    snc_clear_error();
-    if (device_ptr == nullptr) return snc_fail(SN_INVALID_ARGUMENT, "device_ptr is NULL");
+    sn_clear_error();
+    if (device_ptr == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "device_ptr is NULL");
     *device_ptr = nullptr;
-    if (bytes == 0) return snc_fail(SN_INVALID_ARGUMENT, "bytes = 0: must be > 0");
+    if (bytes == 0) return sn_fail(SN_INVALID_ARGUMENT, "bytes = 0: must be > 0");
     const cudaError_t e = cudaMalloc(device_ptr, bytes);
     if (e != cudaSuccess) {
         *device_ptr = nullptr;
         cudaGetLastError();
-        return snc_fail(e == cudaErrorMemoryAllocation ? SN_OUT_OF_MEMORY : SNC_CUDA_ERROR, "cudaMalloc(%zu bytes): %s (%s)",
+        return sn_fail(e == cudaErrorMemoryAllocation ? SN_OUT_OF_MEMORY : SNC_CUDA_ERROR, "cudaMalloc(%zu bytes): %s (%s)",
                         bytes, cudaGetErrorString(e), cudaGetErrorName(e));
     }
     return SN_OK;
@@ -185,7 +183,7 @@ SN_API sn_status snc_malloc(size_t bytes, void** device_ptr)
 
 SN_API sn_status snc_free(void* device_ptr)
 {
-    snc_clear_error();
+    sn_clear_error();
     if (device_ptr == nullptr) return SN_OK;
     SNC_CUDA_TRY(cudaFree(device_ptr));
     return SN_OK;
@@ -193,10 +191,10 @@ SN_API sn_status snc_free(void* device_ptr)
 
 static sn_status copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, void* stream, const char* name)
 {
-    snc_clear_error();
+    sn_clear_error();
     if (bytes == 0) return SN_OK;
     if (dst == nullptr || src == nullptr)
-        return snc_fail(SN_INVALID_ARGUMENT, "%s: %s is NULL", name, dst == nullptr ? "destination" : "source");
+        return sn_fail(SN_INVALID_ARGUMENT, "%s: %s is NULL", name, dst == nullptr ? "destination" : "source");
     const cudaError_t e = cudaMemcpyAsync(dst, src, bytes, kind, as_stream(stream));
     if (e != cudaSuccess) return cuda_fail(e, name);
     SNC_CUDA_TRY(cudaStreamSynchronize(as_stream(stream)));
@@ -213,27 +211,30 @@ SN_API sn_status snc_copy_to_host(void* host_dst, const void* device_src, size_t
     return copy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost, stream, "snc_copy_to_host");
 }
 
-SN_API sn_status snc_copy_device(void* device_dst, const void* device_src, size_t bytes, void* stream)
-{
-    return copy(device_dst, device_src, bytes, cudaMemcpyDeviceToDevice, stream, "snc_copy_device");
-}
-
 SN_API sn_status snc_synchronize(void* stream)
 {
-    snc_clear_error();
+    sn_clear_error();
     SNC_CUDA_TRY(cudaStreamSynchronize(as_stream(stream)));
     return SN_OK;
 }
 
 SN_API sn_status snc_layout_create(const sn_layout* layout, snc_layout** out)
 {
-    snc_clear_error();
-    return upload_layout(layout, out);
+    sn_clear_error();
+    if (out == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "out is NULL");
+    *out = nullptr;
+    // No problem yet: the block counts are checked against each call's problem (sn_check_layout_fit).
+    sn_layout_shape shape;
+    int64_t* list_base = nullptr;
+    sn_status s = sn_validate_layout(layout, nullptr, &shape, &list_base);
+    if (s == SN_OK) s = upload_layout(layout, shape, list_base, out);
+    free(list_base);
+    return s;
 }
 
 SN_API sn_status snc_layout_destroy(snc_layout* layout)
 {
-    snc_clear_error();
+    sn_clear_error();
     if (layout == nullptr) return SN_OK;
     const cudaError_t e = release_layout(layout);
     if (e != cudaSuccess) return cuda_fail(e, "snc_layout_destroy: cudaFree");
@@ -244,27 +245,84 @@ SN_API sn_status snc_attention_forward_device(const sn_problem* problem, const s
                                               const void* q, const void* k, const void* v, void* out, float* lse,
                                               void* stream)
 {
-    snc_clear_error();
-    if (layout == nullptr) return snc_fail(SN_INVALID_ARGUMENT, "layout is NULL");
-    snc_params params;
-    sn_status s = snc_validate_problem(problem, &layout->shape, dtype, &params);
+    sn_clear_error();
+    // The shared checks in their order (the layout was validated by snc_layout_create), then the device's.
+    sn_status s = sn_check_problem(problem);
     if (s != SN_OK) return s;
-    s = snc_validate_device_pointers(&params, q, k, v, out, lse);
-    if (s != SN_OK) return s;
+    if (layout == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "layout is NULL");
+    sn_plan plan;
+    if ((s = sn_check_layout_fit(&layout->shape, problem)) != SN_OK ||
+        (s = snc_plan_call(&plan, problem, &layout->shape, dtype)) != SN_OK ||
+        (s = snc_check_device_pointers(&plan, q, k, v, out, lse)) != SN_OK)
+        return s;
     int device = -1;
     SNC_CUDA_TRY(cudaGetDevice(&device));
     if (device != layout->device)
-        return snc_fail(SN_INVALID_ARGUMENT, "layout was uploaded to device %d but the current device is %d",
-                        layout->device, device);
-    params.row_offsets = layout->row_offsets;
-    params.col_indices = layout->col_indices;
-    params.list_base = layout->list_base;
-    params.q = q;
-    params.k = k;
-    params.v = v;
-    params.out = out;
-    params.lse = lse;
-    return launch(params, as_stream(stream));
+        return sn_fail(SN_INVALID_ARGUMENT, "layout was uploaded to device %d but the current device is %d",
+                       layout->device, device);
+    plan.row_offsets = layout->row_offsets;
+    plan.col_indices = layout->col_indices;
+    plan.list_base = layout->list_base;
+    plan.q = q;
+    plan.k = k;
+    plan.v = v;
+    plan.out = out;
+    plan.lse = lse;
+    return launch(plan, as_stream(stream));
+}
+
+// Every check on the host data (once, in the shared order), then transfers, the kernel and the copy back.
+static sn_status forward_host(const sn_problem* problem, const sn_layout* layout, const sn_layout_shape& shape,
+                              const int64_t* list_base, int32_t dtype, const void* q, size_t q_len, const void* k,
+                              size_t k_len, const void* v, size_t v_len, void* out, size_t out_len, float* lse,
+                              size_t lse_len)
+{
+    sn_plan plan;
+    sn_status s = snc_plan_call(&plan, problem, &shape, dtype);
+    if (s != SN_OK) return s;
+    s = snc_check_host_buffers(&plan, problem->flags, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
+    if (s != SN_OK) return s;
+
+    const size_t es = snc_dtype_size(dtype);
+    const size_t q_bytes = static_cast<size_t>(plan.q_count) * es, kv_bytes = static_cast<size_t>(plan.kv_count) * es;
+    const size_t lse_bytes = static_cast<size_t>(plan.lse_count) * sizeof(float);
+    DeviceBuffer dq, dk, dv, dout, dlse, dsegq, dsegk;
+    if ((s = dq.alloc(q_bytes, "q")) != SN_OK || (s = dk.alloc(kv_bytes, "k")) != SN_OK ||
+        (s = dv.alloc(kv_bytes, "v")) != SN_OK || (s = dout.alloc(q_bytes, "out")) != SN_OK ||
+        (lse != nullptr && (s = dlse.alloc(lse_bytes, "lse")) != SN_OK))
+        return s;
+    const size_t segq_bytes = sizeof(int32_t) * static_cast<size_t>(plan.batch) * plan.query_length;
+    const size_t segk_bytes = sizeof(int32_t) * static_cast<size_t>(plan.batch) * plan.key_length;
+    if (problem->query_segment_ids != nullptr &&
+        ((s = dsegq.alloc(segq_bytes, "query_segment_ids")) != SN_OK || (s = dsegk.alloc(segk_bytes, "key_segment_ids")) != SN_OK))
+        return s;
+    SNC_CUDA_TRY(cudaMemcpy(dq.ptr, q, q_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(dk.ptr, k, kv_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(dv.ptr, v, kv_bytes, cudaMemcpyHostToDevice));
+    if (problem->query_segment_ids != nullptr) {
+        SNC_CUDA_TRY(cudaMemcpy(dsegq.ptr, problem->query_segment_ids, segq_bytes, cudaMemcpyHostToDevice));
+        SNC_CUDA_TRY(cudaMemcpy(dsegk.ptr, problem->key_segment_ids, segk_bytes, cudaMemcpyHostToDevice));
+    }
+    snc_layout* dl = nullptr;
+    if ((s = upload_layout(layout, shape, list_base, &dl)) != SN_OK) return s;
+    plan.row_offsets = dl->row_offsets;
+    plan.col_indices = dl->col_indices;
+    plan.list_base = dl->list_base;
+    plan.query_segment_ids = static_cast<const int32_t*>(dsegq.ptr);
+    plan.key_segment_ids = static_cast<const int32_t*>(dsegk.ptr);
+    plan.q = dq.ptr;
+    plan.k = dk.ptr;
+    plan.v = dv.ptr;
+    plan.out = dout.ptr;
+    plan.lse = static_cast<float*>(dlse.ptr);
+    s = launch(plan, nullptr);
+    cudaError_t e = s == SN_OK ? cudaDeviceSynchronize() : cudaSuccess;
+    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(out, dout.ptr, q_bytes, cudaMemcpyDeviceToHost);
+    if (s == SN_OK && e == cudaSuccess && lse != nullptr) e = cudaMemcpy(lse, dlse.ptr, lse_bytes, cudaMemcpyDeviceToHost);
+    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, "snc_attention_forward_host: kernel or copy back");
+    const cudaError_t freed = release_layout(dl);
+    if (s == SN_OK && freed != cudaSuccess) return cuda_fail(freed, "snc_attention_forward_host: cudaFree(layout)");
+    return s;
 }
 
 SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_layout* layout, int32_t dtype,
@@ -272,59 +330,14 @@ SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_
                                             const void* v, size_t v_len, void* out, size_t out_len,
                                             float* lse, size_t lse_len)
 {
-    snc_clear_error();
-    // All checks first, on the host data, in the CPU library's order; then transfers.
-    snc_layout_shape shape;
+    sn_clear_error();
+    sn_layout_shape shape;
     int64_t* list_base = nullptr;
-    if (problem == nullptr) return snc_fail(SN_INVALID_ARGUMENT, "problem is NULL");
-    sn_status s = snc_validate_layout(layout, &shape, &list_base);
+    sn_status s = sn_check_problem(problem);
+    if (s == SN_OK) s = sn_validate_layout(layout, problem, &shape, &list_base);
+    if (s == SN_OK)
+        s = forward_host(problem, layout, shape, list_base, dtype, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
     free(list_base);
-    if (s != SN_OK) return s;
-    snc_params params;
-    s = snc_validate_problem(problem, &shape, dtype, &params);
-    if (s != SN_OK) return s;
-    s = snc_validate_host_buffers(&params, problem->flags, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
-    if (s != SN_OK) return s;
-
-    int64_t qe, kve, lsee;
-    snc_required_elements(&params, &qe, &kve, &lsee);
-    const size_t es = snc_dtype_size(dtype);
-    DeviceBuffer dq, dk, dv, dout, dlse, dsegq, dsegk;
-    if ((s = dq.alloc(qe * es, "q")) != SN_OK || (s = dk.alloc(kve * es, "k")) != SN_OK ||
-        (s = dv.alloc(kve * es, "v")) != SN_OK || (s = dout.alloc(qe * es, "out")) != SN_OK ||
-        (lse != nullptr && (s = dlse.alloc(lsee * sizeof(float), "lse")) != SN_OK))
-        return s;
-    const size_t segq_bytes = sizeof(int32_t) * static_cast<size_t>(params.batch) * params.query_length;
-    const size_t segk_bytes = sizeof(int32_t) * static_cast<size_t>(params.batch) * params.key_length;
-    if (problem->query_segment_ids != nullptr &&
-        ((s = dsegq.alloc(segq_bytes, "query_segment_ids")) != SN_OK || (s = dsegk.alloc(segk_bytes, "key_segment_ids")) != SN_OK))
-        return s;
-    SNC_CUDA_TRY(cudaMemcpy(dq.ptr, q, qe * es, cudaMemcpyHostToDevice));
-    SNC_CUDA_TRY(cudaMemcpy(dk.ptr, k, kve * es, cudaMemcpyHostToDevice));
-    SNC_CUDA_TRY(cudaMemcpy(dv.ptr, v, kve * es, cudaMemcpyHostToDevice));
-    if (problem->query_segment_ids != nullptr) {
-        SNC_CUDA_TRY(cudaMemcpy(dsegq.ptr, problem->query_segment_ids, segq_bytes, cudaMemcpyHostToDevice));
-        SNC_CUDA_TRY(cudaMemcpy(dsegk.ptr, problem->key_segment_ids, segk_bytes, cudaMemcpyHostToDevice));
-    }
-    snc_layout* dl = nullptr;
-    if ((s = upload_layout(layout, &dl)) != SN_OK) return s;
-    params.row_offsets = dl->row_offsets;
-    params.col_indices = dl->col_indices;
-    params.list_base = dl->list_base;
-    params.query_segment_ids = static_cast<const int32_t*>(dsegq.ptr);
-    params.key_segment_ids = static_cast<const int32_t*>(dsegk.ptr);
-    params.q = dq.ptr;
-    params.k = dk.ptr;
-    params.v = dv.ptr;
-    params.out = dout.ptr;
-    params.lse = static_cast<float*>(dlse.ptr);
-    s = launch(params, nullptr);
-    cudaError_t e = s == SN_OK ? cudaDeviceSynchronize() : cudaSuccess;
-    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(out, dout.ptr, qe * es, cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e == cudaSuccess && lse != nullptr) e = cudaMemcpy(lse, dlse.ptr, lsee * sizeof(float), cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, "snc_attention_forward_host: kernel or copy back");
-    const cudaError_t freed = release_layout(dl);
-    if (s == SN_OK && freed != cudaSuccess) return cuda_fail(freed, "snc_attention_forward_host: cudaFree(layout)");
     return s;
 }
 

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "snc_params.h"
+#include "sn_plan.h"
 
 #ifndef INFINITY
 #define INFINITY __builtin_inff()
@@ -48,7 +48,7 @@ struct TileList {
     int sub;             // sub-tiles per key block
     int tile_n;
 
-    __device__ __forceinline__ int key_start(const snc_params& p, int t) const
+    __device__ __forceinline__ int key_start(const sn_plan& p, int t) const
     {
         return cols[t / sub] * p.block_size + (t % sub) * tile_n;
     }
@@ -57,7 +57,7 @@ struct TileList {
 // Builds the tile list of query tile [q0, q0 + tile_m) of head h. Columns are strictly increasing, so the
 // key start of the tiles increases with t and the tiles that are wholly past Lk or wholly above the causal
 // diagonal are exactly a suffix: they are dropped here, once, instead of being tested in the main loop.
-__device__ __forceinline__ TileList make_tile_list(const snc_params& p, int h, int q0, int tile_m, int tile_n)
+__device__ __forceinline__ TileList make_tile_list(const sn_plan& p, int h, int q0, int tile_m, int tile_n)
 {
     const int list = h % p.num_layouts;
     const int qblock = q0 / p.block_size;
@@ -80,7 +80,7 @@ __device__ __forceinline__ TileList make_tile_list(const snc_params& p, int h, i
 
 // Whether a key tile needs the per-element mask: it crosses Lk, crosses the causal diagonal for some row
 // of the query tile, or segment ids are in use. Most tiles of a long sequence need none.
-__device__ __forceinline__ bool tile_needs_mask(const snc_params& p, int q0, int k0, int tile_n)
+__device__ __forceinline__ bool tile_needs_mask(const sn_plan& p, int q0, int k0, int tile_n)
 {
     if (k0 + tile_n > p.key_length) return true;
     if (p.causal && k0 + tile_n - 1 > q0 + p.causal_offset) return true;
@@ -89,7 +89,7 @@ __device__ __forceinline__ bool tile_needs_mask(const snc_params& p, int q0, int
 
 // SEMANTICS.md "Which pairs attend", minus the block test (the tile came from the CSR list). `qseg` is the
 // query's segment id and `kseg` the key's (both ignored without segment ids).
-__device__ __forceinline__ bool token_allowed(const snc_params& p, int i, int j, int qseg, int kseg)
+__device__ __forceinline__ bool token_allowed(const sn_plan& p, int i, int j, int qseg, int kseg)
 {
     if (j >= p.key_length) return false;
     if (p.causal && j > i + p.causal_offset) return false;
@@ -98,11 +98,11 @@ __device__ __forceinline__ bool token_allowed(const snc_params& p, int i, int j,
 }
 
 // Element offset of token t of head h of batch b in q/out or k/v.
-__device__ __forceinline__ int64_t q_offset(const snc_params& p, int b, int h, int t)
+__device__ __forceinline__ int64_t q_offset(const sn_plan& p, int b, int h, int t)
 {
     return b * p.q_batch_stride + h * p.q_head_stride + t * p.q_token_stride;
 }
-__device__ __forceinline__ int64_t kv_offset(const snc_params& p, int b, int h, int t)
+__device__ __forceinline__ int64_t kv_offset(const sn_plan& p, int b, int h, int t)
 {
     return b * p.kv_batch_stride + h * p.kv_head_stride + t * p.kv_token_stride;
 }

@@ -41,7 +41,7 @@ __device__ __forceinline__ void load_tile_f32(float* tile, const float* head_bas
 }
 
 template <int BM, int DT, int DFIXED>
-__global__ void __launch_bounds__(kThreads) attention_f32(const snc_params p)
+__global__ void __launch_bounds__(kThreads) attention_f32(const sn_plan p)
 {
     constexpr int BN = BM, TM = BM / 8, TN = BN / 16;
     const int d = DFIXED != 0 ? DFIXED : p.head_dim;
@@ -196,7 +196,7 @@ __global__ void __launch_bounds__(kThreads) attention_f32(const snc_params p)
 }
 
 template <int BM, int DT, int DFIXED>
-cudaError_t launch(const snc_params& p, cudaStream_t stream)
+cudaError_t launch(const sn_plan& p, cudaStream_t stream)
 {
     const int d = p.head_dim;
     const size_t bytes = sizeof(float) * (3u * BM * f32_pitch(d) + BM * (BM + 1)) + sizeof(int) * BM;
@@ -210,7 +210,7 @@ cudaError_t launch(const snc_params& p, cudaStream_t stream)
 }
 
 template <int BM>
-cudaError_t launch_for_dim(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_for_dim(const sn_plan& p, cudaStream_t stream)
 {
     switch (p.head_dim) {
     case 64: return launch<BM, 4, 64>(p, stream);
@@ -221,7 +221,7 @@ cudaError_t launch_for_dim(const snc_params& p, cudaStream_t stream)
 
 } // namespace
 
-cudaError_t launch_attention_f32(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_attention_f32(const sn_plan& p, cudaStream_t stream)
 {
     // Tile edge: the block size, capped at 64 (registers) and at 32 when head_dim > 128 (shared memory:
     // 3 x 64 x 260 floats would pass the 163 KiB an sm_80 block may use).

@@ -91,23 +91,10 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&b)[4], const uint16
 __device__ __forceinline__ void load_v_fragments(uint32_t (&b)[4], const uint16_t* Vs, int pitch, int k0, int n0)
 {
     const int lane = threadIdx.x % 32;
-#ifndef SNC_NO_LDMATRIX
     // Lanes 0-7 address the rows of matrix 0 (keys k0..k0+7, columns n0..), 8-15 matrix 1 (keys k0+8..),
     // 16-23 matrix 2 (keys k0.., columns n0+8..), 24-31 matrix 3. .trans hands lane (g, c) the elements
     // [2c][g] and [2c+1][g] of each 8x8 matrix: the m16n8k16 B layout.
     ldmatrix_x4_trans(b, Vs + (k0 + (lane & 15)) * pitch + n0 + (lane >> 4) * 8);
-#else
-    // Plain 16-bit loads of the same elements (slower; kept to cross-check the ldmatrix path).
-    const int g = lane / 4, c = lane % 4;
-    for (int half = 0; half < 2; ++half) {
-        const int col = n0 + 8 * half + g;
-        for (int kk = 0; kk < 2; ++kk) {
-            const int key = k0 + 8 * kk + 2 * c;
-            b[2 * half + kk] = static_cast<uint32_t>(Vs[key * pitch + col]) |
-                               (static_cast<uint32_t>(Vs[(key + 1) * pitch + col]) << 16);
-        }
-    }
-#endif
 }
 
 // Issues cp.async copies of `rows` tokens from token t0 of one head into a [rows][pitch] 16-bit tile.
@@ -125,7 +112,7 @@ __device__ __forceinline__ void load_tile_16(uint16_t* tile, const uint16_t* hea
 }
 
 template <int DTYPE, int D, int WARPS>
-__global__ void __launch_bounds__(32 * WARPS) attention_mma(const snc_params p)
+__global__ void __launch_bounds__(32 * WARPS) attention_mma(const sn_plan p)
 {
     constexpr int BM = 16 * WARPS, kThreads = 32 * WARPS;
     constexpr int pitch = mma_pitch(D), KC = D / 16, NT = BN / 8, ND = D / 8;
@@ -294,7 +281,7 @@ __global__ void __launch_bounds__(32 * WARPS) attention_mma(const snc_params p)
 }
 
 template <int DTYPE, int D, int WARPS>
-cudaError_t launch(const snc_params& p, cudaStream_t stream)
+cudaError_t launch(const sn_plan& p, cudaStream_t stream)
 {
     constexpr int BM = 16 * WARPS, kThreads = 32 * WARPS;
     const size_t bytes = sizeof(uint16_t) * (BM + 4 * BN) * mma_pitch(D) + sizeof(int) * 2 * BN;
@@ -310,7 +297,7 @@ cudaError_t launch(const snc_params& p, cudaStream_t stream)
 } // namespace
 
 template <int DTYPE, int D>
-cudaError_t launch_for_block(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_for_block(const sn_plan& p, cudaStream_t stream)
 {
     const char* tile = getenv("SNC_MMA_TILE_M");
     const bool force64 = tile != nullptr && strcmp(tile, "64") == 0;
@@ -318,14 +305,14 @@ cudaError_t launch_for_block(const snc_params& p, cudaStream_t stream)
 }
 
 template <int DTYPE>
-cudaError_t launch_for_dim(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_for_dim(const sn_plan& p, cudaStream_t stream)
 {
     return p.head_dim == 64 ? launch_for_block<DTYPE, 64>(p, stream) : launch_for_block<DTYPE, 128>(p, stream);
 }
 
-cudaError_t launch_attention_mma(const snc_params& p, cudaStream_t stream)
+cudaError_t launch_attention_mma(const sn_plan& p, cudaStream_t stream)
 {
-    // snc_validate_problem admits only head dims 64/128 and block sizes 64/128 here.
+    // snc_plan_call admits only head dims 64/128 and block sizes 64/128 here.
     return p.dtype == SNC_DTYPE_F16 ? launch_for_dim<SNC_DTYPE_F16>(p, stream) : launch_for_dim<SNC_DTYPE_BF16>(p, stream);
 }
 

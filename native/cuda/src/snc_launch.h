@@ -3,15 +3,15 @@
 #ifndef SNC_LAUNCH_H
 #define SNC_LAUNCH_H
 
-#include "snc_params.h"
+#include "sn_plan.h"
 
 namespace snc {
 
 // f32 in/out, SIMT FMA. Any head_dim that is a multiple of 8 up to 256; block sizes 16..128.
-cudaError_t launch_attention_f32(const snc_params& p, cudaStream_t stream);
+cudaError_t launch_attention_f32(const sn_plan& p, cudaStream_t stream);
 
 // f16 or bf16 in/out (p.dtype), f32 accumulation on tensor cores. head_dim 64/128, block size 64/128.
-cudaError_t launch_attention_mma(const snc_params& p, cudaStream_t stream);
+cudaError_t launch_attention_mma(const sn_plan& p, cudaStream_t stream);
 
 } // namespace snc
 

@@ -41,6 +41,7 @@ static int failures = 0, cases = 0;
 typedef struct {
     int B, Hq, Hkv, Lq, Lk, d, bs, lists, causal, segments, format, dtype, host_path;
     double density;
+    float scale; /* used as given by both libraries (0 = uniform weights over the allowed keys) */
 } test_case;
 
 /* A random layout: each block kept with probability `density`; row 1 of every list is left empty. */
@@ -123,7 +124,7 @@ static void run_case(const test_case* c)
             for (int j = 0; j < c->Lk; ++j) segk[b * c->Lk + j] = j * 3 / c->Lk;
         }
     }
-    sn_problem p = { c->B, c->Hq, c->Hkv, c->Lq, c->Lk, c->d, c->format, c->causal ? SN_FLAG_CAUSAL : 0, 0.0f, 0, segq, segk };
+    sn_problem p = { c->B, c->Hq, c->Hkv, c->Lq, c->Lk, c->d, c->format, c->causal ? SN_FLAG_CAUSAL : 0, c->scale, 0, segq, segk };
 
     float *ref = malloc(nq * 4), *ref_lse = malloc(nlse * 4), *lse = malloc(nlse * 4);
     if (sn_attention_forward(&p, &layout, q, nq, k, nkv, v, nkv, ref, nq, ref_lse, nlse) != SN_OK) {
@@ -231,6 +232,7 @@ static test_case random_case(int dtype)
     c.format = rnd() % 2;
     c.host_path = rnd() % 4 == 0;
     c.density = (double)rnd_int(30, 100) / 100.0;
+    c.scale = rnd() % 2 ? 1.0f / sqrtf((float)c.d) : rnd_unit() * 0.5f; /* the usual one, or any other */
     return c;
 }
 
@@ -249,13 +251,18 @@ int main(void)
     /* Fixed corner cases first: one block, a query longer than the keys under causal (fully masked rows),
      * MQA with per-head layouts, 128-blocks with a tail of one token, dense. */
     const test_case fixed[] = {
-        { 1, 1, 1, 1, 1, 64, 64, 1, 0, 0, 0, SNC_DTYPE_F32, 0, 1.0 },
-        { 1, 2, 1, 300, 100, 64, 64, 2, 1, 0, 0, SNC_DTYPE_F32, 0, 1.0 },
-        { 1, 2, 1, 300, 100, 64, 64, 2, 1, 0, 0, SNC_DTYPE_F16, 0, 1.0 },
-        { 2, 4, 1, 257, 257, 128, 128, 4, 1, 1, 1, SNC_DTYPE_BF16, 0, 0.7 },
-        { 2, 4, 1, 257, 257, 128, 128, 4, 1, 1, 1, SNC_DTYPE_F32, 0, 0.7 },
-        { 1, 2, 2, 129, 1000, 128, 128, 1, 1, 0, 0, SNC_DTYPE_F16, 1, 1.0 },
-        { 1, 3, 3, 200, 200, 40, 16, 3, 0, 1, 1, SNC_DTYPE_F32, 1, 0.5 },
+        { 1, 1, 1, 1, 1, 64, 64, 1, 0, 0, 0, SNC_DTYPE_F32, 0, 1.0, 0.125f },
+        { 1, 2, 1, 300, 100, 64, 64, 2, 1, 0, 0, SNC_DTYPE_F32, 0, 1.0, 0.125f },
+        { 1, 2, 1, 300, 100, 64, 64, 2, 1, 0, 0, SNC_DTYPE_F16, 0, 1.0, 0.125f },
+        { 2, 4, 1, 257, 257, 128, 128, 4, 1, 1, 1, SNC_DTYPE_BF16, 0, 0.7, 0.0883883f },
+        { 2, 4, 1, 257, 257, 128, 128, 4, 1, 1, 1, SNC_DTYPE_F32, 0, 0.7, 0.0883883f },
+        { 1, 2, 2, 129, 1000, 128, 128, 1, 1, 0, 0, SNC_DTYPE_F16, 1, 1.0, 0.0883883f },
+        { 1, 3, 3, 200, 200, 40, 16, 3, 0, 1, 1, SNC_DTYPE_F32, 1, 0.5, 0.158114f },
+        /* Scales used as given: 0 (uniform), negative, large. */
+        { 1, 2, 1, 150, 100, 64, 64, 1, 1, 0, 0, SNC_DTYPE_F32, 1, 0.8, 0.0f },
+        { 1, 2, 1, 150, 100, 64, 64, 1, 0, 0, 1, SNC_DTYPE_F16, 0, 0.8, 0.0f },
+        { 1, 2, 1, 150, 100, 64, 64, 1, 1, 0, 0, SNC_DTYPE_BF16, 1, 0.8, -0.3f },
+        { 1, 2, 1, 150, 100, 32, 32, 1, 0, 0, 1, SNC_DTYPE_F32, 0, 0.8, 2.0f },
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; ++i) run_case(&fixed[i]);
     /* SNC_TEST_RANDOM_CASES (default 40 per precision family) shortens runs under compute-sanitizer. */

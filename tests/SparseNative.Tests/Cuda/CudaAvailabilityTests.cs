@@ -15,16 +15,16 @@ public class CudaAvailabilityTests
     private static readonly BlockLayout L = TestData.RandomLayout(32, 3, 3, 1, 0.7, 3);
 
     [Fact]
-    public void MissingLibraryReasonListsEveryPathTried()
+    public void AMissingExplicitPathIsTheOnlyAttemptAndIsReported()
     {
         string dir = Path.Combine(Path.GetTempPath(), "sparsenative-no-such-dir");
         string file = Path.Combine(dir, SparseNativeCudaLibrary.FileName);
-        var lib = SparseNativeCudaLibrary.Probe([file, "libsparsenative_cuda_no_such_name.so"]);
+        var lib = SparseNativeCudaLibrary.Open(file);
         Assert.NotNull(lib.UnavailableReason);
-        Assert.StartsWith("libsparsenative_cuda not found: tried ", lib.UnavailableReason);
-        Assert.Contains($"{file} (no such file)", lib.UnavailableReason);
-        Assert.Contains("libsparsenative_cuda_no_such_name.so (system search: ", lib.UnavailableReason);
-        Assert.Equal(2, lib.ProbeTrace.Count);
+        Assert.StartsWith($"SparseNative could not load {SparseNativeCudaLibrary.FileName}: the library named by SparseNativeCudaLibrary.Open", lib.UnavailableReason);
+        Assert.Contains($"{file}: file not found", lib.UnavailableReason);
+        Assert.Contains(SparseNativeCudaLibrary.PathEnvironmentVariable, lib.UnavailableReason);
+        Assert.Equal(file, Assert.Single(lib.LoadStatus.Attempts).Path);
         Assert.Null(lib.LoadedFrom);
     }
 
@@ -36,9 +36,9 @@ public class CudaAvailabilityTests
         File.WriteAllText(path, "not an ELF file");
         try
         {
-            var lib = SparseNativeCudaLibrary.Probe([path]);
-            Assert.StartsWith("libsparsenative_cuda not found: tried ", lib.UnavailableReason);
-            Assert.Contains($"{path} (failed to load: ", lib.UnavailableReason);
+            // A directory holding the platform file name works like the file itself.
+            var lib = SparseNativeCudaLibrary.Open(Path.GetDirectoryName(path)!);
+            Assert.Contains($"{path}: load failed: ", lib.UnavailableReason);
         }
         finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
     }
@@ -46,29 +46,25 @@ public class CudaAvailabilityTests
     [Fact]
     public void ALibraryWithoutTheEntryPointsIsNotMistakenForTheCudaLibrary()
     {
-        Assert.SkipUnless(OperatingSystem.IsLinux(), "uses glibc's libm.so.6 as a foreign library");
-        var lib = SparseNativeCudaLibrary.Probe(["libm.so.6"]);
-        Assert.Equal("libm.so.6", lib.LoadedFrom);
-        Assert.NotNull(lib.UnavailableReason);
-        Assert.StartsWith("libm.so.6 is not a compatible libsparsenative_cuda: ", lib.UnavailableReason);
-        Assert.Contains("snc_abi_version", lib.UnavailableReason);
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "uses the CPU library as a foreign library");
+        string cpu = Path.Combine(SparseNative.Tests.Native.NativeLoadTests.NativeBuildDir, "lib", "libsparsenative.so");
+        Assert.SkipUnless(File.Exists(cpu), $"native library not built: {cpu}");
+        var lib = SparseNativeCudaLibrary.Open(cpu);
+        Assert.Null(lib.LoadedFrom);
+        Assert.Contains($"{cpu}: missing export 'snc_", lib.UnavailableReason);
     }
 
     [Fact]
-    public void TheEnvironmentVariableIsTriedFirstThenTheApplicationFolder()
+    public void WithoutAnExplicitPathBothLibrariesProbeTheSameFoldersInOrder()
     {
-        string? saved = Environment.GetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable, "/opt/x/libsparsenative_cuda.so");
-            var candidates = SparseNativeCudaLibrary.DefaultCandidates().ToList();
-            Assert.Equal("/opt/x/libsparsenative_cuda.so", candidates[0]);
-            Assert.Equal(Path.Combine(AppContext.BaseDirectory, SparseNativeCudaLibrary.FileName), candidates[1]);
-            Assert.Equal(SparseNativeCudaLibrary.FileName, candidates[^1]);
-            Environment.SetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable, null);
-            Assert.Equal(Path.Combine(AppContext.BaseDirectory, SparseNativeCudaLibrary.FileName), SparseNativeCudaLibrary.DefaultCandidates().First());
-        }
-        finally { Environment.SetEnvironmentVariable(SparseNativeCudaLibrary.PathEnvironmentVariable, saved); }
+        string rid = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
+        string interopDir = Path.GetDirectoryName(typeof(SparseNative.Interop.SparseNativeLibrary).Assembly.Location)!;
+        var candidates = SparseNative.Interop.NativeLibraryProbe.DefaultCandidates(SparseNativeCudaLibrary.FileName).ToList();
+        Assert.Equal(Path.GetFullPath(Path.Combine(interopDir, "runtimes", rid, "native", SparseNativeCudaLibrary.FileName)), candidates[0]);
+        Assert.Contains(Path.GetFullPath(Path.Combine(interopDir, SparseNativeCudaLibrary.FileName)), candidates);
+        Assert.Contains(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, SparseNativeCudaLibrary.FileName)), candidates);
+        var cpu = SparseNative.Interop.NativeLibraryProbe.DefaultCandidates(SparseNative.Interop.SparseNativeLibrary.PlatformFileName);
+        Assert.Equal(candidates.Select(Path.GetDirectoryName), cpu.Select(Path.GetDirectoryName));
     }
 
     [Fact]
@@ -78,7 +74,7 @@ public class CudaAvailabilityTests
         var info = Assert.Single(SparseAttention.Backends, i => i.Backend == Backend.Cuda);
         Assert.False(info.IsAvailable);
         Assert.Equal(CudaAttention.UnavailableReason, info.Reason);
-        Assert.True(info.Reason!.StartsWith("libsparsenative_cuda not found: tried ", StringComparison.Ordinal)
+        Assert.True(info.Reason!.StartsWith($"SparseNative could not load {SparseNativeCudaLibrary.FileName}: ", StringComparison.Ordinal)
                     || info.Reason.StartsWith("no CUDA device", StringComparison.Ordinal), info.Reason);
         Assert.Contains("Cuda: unavailable — ", SparseAttention.Describe());
     }
@@ -111,10 +107,10 @@ public class CudaAvailabilityTests
     [Fact]
     public void DeviceBufferApiAgainstAMissingLibraryThrowsTheDocumentedException()
     {
-        var missing = SparseNativeCudaLibrary.Probe([Path.Combine(Path.GetTempPath(), "sparsenative-no-such-dir", SparseNativeCudaLibrary.FileName)]);
+        var missing = SparseNativeCudaLibrary.Open(Path.Combine(Path.GetTempPath(), "sparsenative-no-such-dir", SparseNativeCudaLibrary.FileName));
         var e = Assert.Throws<BackendUnavailableException>(() => CudaBuffer.Allocate(missing, 16, CudaDataType.Float32));
         Assert.Equal(Backend.Cuda, e.Backend);
-        Assert.Contains("libsparsenative_cuda not found: tried ", e.Message);
+        Assert.Contains($"SparseNative could not load {SparseNativeCudaLibrary.FileName}: ", e.Message);
         // Argument errors come first and name the argument, library or not.
         Assert.Equal("length", Assert.Throws<ArgumentOutOfRangeException>(() => CudaBuffer.Allocate(missing, 0, CudaDataType.Float16)).ParamName);
         Assert.Equal("dataType", Assert.Throws<ArgumentOutOfRangeException>(() => CudaBuffer.Allocate(missing, 4, (CudaDataType)7)).ParamName);

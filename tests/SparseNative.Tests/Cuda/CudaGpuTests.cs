@@ -52,6 +52,20 @@ public class CudaGpuTests
         }
     }
 
+    public static TheoryData<float, bool> Scales => CudaEmulationTests.Scales;
+
+    /// <summary>The host path (Backend.Cuda) uses a given scale as is: 0 (uniform weights), negative, tiny, large.</summary>
+    [Theory]
+    [MemberData(nameof(Scales))]
+    public void HostSpanPathUsesTheGivenScale(float scale, bool causal)
+    {
+        RequireGpu();
+        var p = CudaEmulationTests.ScaleProblem.Make(scale, causal, 13);
+        var (o, lse) = (new float[p.Shape.QueryElements], new float[p.Shape.LogSumExpElements]);
+        Assert.Equal(Backend.Cuda, SparseAttention.Forward(p.Q, p.K, p.V, o, p.Shape, p.Layout, p.Options with { Backend = Backend.Cuda }, lse));
+        p.AssertMatches(o, lse);
+    }
+
     [Fact]
     public void DevicePathKeepsDataOnTheGpuAndReusesTheLayout()
     {

@@ -34,7 +34,7 @@ public class PackingTests
         var segQ = Ids(lq);
         var segK = Ids(lk);
         var layout = SegmentLayout.FromSegmentIds(segQ, segK, batch, lq, lk, block, causal);
-        var expected = BlockLayout.FromDense(BruteBlocks(segQ, segK, batch, lq, lk, block, causal), block);
+        var expected = BlockLayout.FromDense(BruteBlocks(segQ, segK, batch, lq, lk, block, causal), block).WithCausal(causal);
         Assert.Equal(expected, layout);
     }
 

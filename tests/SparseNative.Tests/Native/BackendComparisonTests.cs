@@ -36,6 +36,16 @@ public class BackendComparisonTests
         var (s, layout, opts, seg) = Make(problem);
         if (seg is not null) opts = opts with { QuerySegmentIds = seg, KeySegmentIds = seg };
         var (q, k, v) = TestData.Qkv(s, problem.Length * 13, scale: 1.5f);
+        AssertEveryBackendAgrees(q, k, v, s, layout, opts, problem);
+    }
+
+    /// <summary>
+    /// Every available fast backend against the reference (relative error ≤ 1e-5, LSE within 1e-5) and against each
+    /// other (≤ 2e-5), on one problem.
+    /// </summary>
+    private static void AssertEveryBackendAgrees(float[] q, float[] k, float[] v, AttentionShape s, BlockLayout layout,
+                                                 AttentionOptions opts, string label)
+    {
         (float[] O, float[] Lse) Run(Backend b)
         {
             var o = new float[s.QueryElements];
@@ -49,15 +59,36 @@ public class BackendComparisonTests
         foreach (var (b, r) in results)
         {
             double err = TestData.RelativeError(r.O, reference.O);
-            Assert.True(err <= 1e-5, $"{b} vs Reference on {problem}: relative error {err:E2}");
-            Assert.True(TestData.MaxLseError(r.Lse, reference.Lse) <= 1e-5, $"{b} LSE on {problem}");
+            Assert.True(err <= 1e-5, $"{b} vs Reference on {label}: relative error {err:E2}");
+            double lseErr = TestData.MaxLseError(r.Lse, reference.Lse);
+            Assert.True(lseErr <= 1e-5, $"{b} LSE on {label}: {lseErr:E2}");
         }
         for (int i = 0; i < results.Count; i++)
             for (int j = i + 1; j < results.Count; j++)
             {
                 double err = TestData.RelativeError(results[i].Result.O, results[j].Result.O);
-                Assert.True(err <= 2e-5, $"{results[i].Backend} vs {results[j].Backend} on {problem}: {err:E2}");
+                Assert.True(err <= 2e-5, $"{results[i].Backend} vs {results[j].Backend} on {label}: {err:E2}");
             }
+    }
+
+    public static TheoryData<float, bool> Scales => new()
+    {
+        { 0f, false }, { 0f, true }, { -0.3f, false }, { -0.3f, true }, { 1e-3f, false }, { 1e-3f, true }, { 2f, false }, { 2f, true },
+    };
+
+    /// <summary>
+    /// A given scale is used as is by every backend: 0 (uniform weights over the allowed keys; the C ABI once read it as
+    /// "1/√d"), negative, tiny and large. GQA, Lq ≠ Lk (causal cross) and ragged tails, on every available backend.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Scales))]
+    public void EveryAvailableBackendUsesTheGivenScale(float scale, bool causal)
+    {
+        var s = new AttentionShape(2, 4, 2, 90, 130, 32);
+        var layout = TestData.RandomLayout(32, s.QueryBlocks(32), s.KeyBlocks(32), 2, 0.7, 17);
+        var opts = new AttentionOptions { Scale = scale, Causal = causal };
+        var (q, k, v) = TestData.Qkv(s, 23, scale: 1.5f);
+        AssertEveryBackendAgrees(q, k, v, s, layout, opts, $"scale {scale}, causal {causal}");
     }
 
     [Fact]

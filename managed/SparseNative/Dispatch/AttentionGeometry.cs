@@ -1,0 +1,41 @@
+namespace SparseNative;
+
+/// <summary>
+/// Where the pieces of one attention call lie, computed once when the call is validated and read by every managed backend
+/// (the fused kernels and the reference): the token rows of Q/O and of K/V (<see cref="TensorRows"/>), the block counts,
+/// and the causal diagonal.
+/// </summary>
+internal readonly struct AttentionGeometry
+{
+    public readonly AttentionShape Shape;
+    public readonly TensorFormat Format;
+    public readonly int BlockSize, QueryBlocks, KeyBlocks;
+
+    /// <summary>Rows of Q and O (query heads, query tokens) and of K and V (key/value heads, key tokens).</summary>
+    public readonly TensorRows Queries, Keys;
+
+    /// <summary>Whether the token causal mask applies (from the options or the layout).</summary>
+    public readonly bool Causal;
+
+    /// <summary><c>KeyLength − QueryLength</c>: the causal rule is <c>j ≤ i + CausalOffset</c> (bottom-right alignment).</summary>
+    public readonly int CausalOffset;
+
+    public AttentionGeometry(AttentionShape shape, TensorFormat format, int blockSize, bool causal)
+    {
+        Shape = shape;
+        Format = format;
+        BlockSize = blockSize;
+        QueryBlocks = shape.QueryBlocks(blockSize);
+        KeyBlocks = shape.KeyBlocks(blockSize);
+        Queries = new TensorRows(format, shape.QueryHeads, shape.QueryLength, shape.HeadDim);
+        Keys = new TensorRows(format, shape.KeyValueHeads, shape.KeyLength, shape.HeadDim);
+        Causal = causal;
+        CausalOffset = shape.KeyLength - shape.QueryLength;
+    }
+
+    /// <summary>Offset of query token 0 of head <paramref name="h"/> in the log-sum-exp output <c>[B, Hq, Lq]</c>.</summary>
+    public long LogSumExpBase(int b, int h) => ((long)b * Shape.QueryHeads + h) * Shape.QueryLength;
+
+    /// <summary>Whether the causal rule (when it applies) lets query <paramref name="i"/> see key <paramref name="j"/>.</summary>
+    public bool CausallyVisible(int i, int j) => !Causal || j <= (long)i + CausalOffset;
+}
