@@ -10,7 +10,7 @@ namespace SparseNative.Tests;
 public class CausalLayoutTests
 {
     // Both sides accumulate in float64 and round once (reference vs dense expansion); fp32 backends as in BackendComparisonTests.
-    private const double ReferenceTolerance = 1e-6, Fp32Tolerance = 1e-5, LseTolerance = 1e-5;
+    private const double ReferenceTolerance = Tolerances.RoundedOnceRelative, Fp32Tolerance = Tolerances.ForwardRelative, LseTolerance = Tolerances.LogSumExp;
 
     public static TheoryData<string, bool> Builders() => new()
     {

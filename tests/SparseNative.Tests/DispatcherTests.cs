@@ -53,8 +53,8 @@ public class DispatcherTests
             Assert.True(measured >= 1);
             Assert.Equal(measured, lines.Count(l => l.Contains(" took "))); // no new measurement the second time
             Assert.Contains(lines, l => l.Contains($"chose {first}"));
-            Assert.True(TestData.RelativeError(o1, expected) <= 1e-5);
-            Assert.True(TestData.RelativeError(o2, expected) <= 1e-5);
+            Assert.True(TestData.RelativeError(o1, expected) <= Tolerances.ForwardRelative);
+            Assert.True(TestData.RelativeError(o2, expected) <= Tolerances.ForwardRelative);
         }
         finally
         {

@@ -5,9 +5,6 @@ namespace SparseNative.Tests;
 /// <summary>Pattern layouts fit the shapes they are built for and run through the float64 reference like any layout.</summary>
 public class PatternsEndToEndTests
 {
-    // Both sides accumulate in float64 and round once to float32 (as in ReferenceTests).
-    private const double OutputTolerance = 1e-6;
-    private const double LseTolerance = 1e-5;
 
     private const int Length = 100, Heads = 6, KvHeads = 3, HeadDim = 16;   // 100 tokens = 6 blocks of 16 + 4
 
@@ -47,8 +44,8 @@ public class PatternsEndToEndTests
         var lse = new float[s.LogSumExpElements];
         SparseAttention.Forward(q, k, v, o, s, layout, new AttentionOptions { Backend = Backend.Reference, Causal = causal }, lse);
         var (eo, el) = NaiveDense.Run(q, k, v, s, layout, causal);
-        Assert.True(TestData.RelativeError(o, eo) <= OutputTolerance, $"output rel err {TestData.RelativeError(o, eo)}");
-        Assert.True(TestData.MaxLseError(lse, el) <= LseTolerance, $"lse err {TestData.MaxLseError(lse, el)}");
+        Assert.True(TestData.RelativeError(o, eo) <= Tolerances.RoundedOnceRelative, $"output rel err {TestData.RelativeError(o, eo)}");
+        Assert.True(TestData.MaxLseError(lse, el) <= Tolerances.LogSumExp, $"lse err {TestData.MaxLseError(lse, el)}");
     }
 
     [Theory]
@@ -63,7 +60,7 @@ public class PatternsEndToEndTests
         var (o2, l2) = (new float[s.QueryElements], new float[s.LogSumExpElements]);
         SparseAttention.Forward(q, k, v, o1, s, BlockPatterns.Causal(lq, 16, lk), opts, l1);
         SparseAttention.Forward(q, k, v, o2, s, BlockPatterns.Dense(lq, 16, lk), opts, l2);
-        Assert.True(TestData.RelativeError(o1, o2) <= OutputTolerance, $"output rel err {TestData.RelativeError(o1, o2)}");
-        Assert.True(TestData.MaxLseError(l1, l2) <= LseTolerance, $"lse err {TestData.MaxLseError(l1, l2)}");
+        Assert.True(TestData.RelativeError(o1, o2) <= Tolerances.RoundedOnceRelative, $"output rel err {TestData.RelativeError(o1, o2)}");
+        Assert.True(TestData.MaxLseError(l1, l2) <= Tolerances.LogSumExp, $"lse err {TestData.MaxLseError(l1, l2)}");
     }
 }

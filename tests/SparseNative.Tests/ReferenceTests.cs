@@ -5,9 +5,6 @@ namespace SparseNative.Tests;
 /// <summary>The float64 reference against the independent dense implementation (<see cref="NaiveDense"/>).</summary>
 public class ReferenceTests
 {
-    // Both sides accumulate in float64 and round once to float32, so they agree to float32 rounding.
-    private const double OutputTolerance = 1e-6;
-    private const double LseTolerance = 1e-5;
 
     public static TheoryData<int, int, int, int, int, int, int, bool, TensorFormat, int> Cases => new()
     {
@@ -37,8 +34,8 @@ public class ReferenceTests
 
         Assert.Equal(Backend.Reference, ran);
         var (eo, else_) = NaiveDense.Run(q, k, v, s, layout, causal, format: format);
-        Assert.True(TestData.RelativeError(o, eo) <= OutputTolerance, $"output rel err {TestData.RelativeError(o, eo)}");
-        Assert.True(TestData.MaxLseError(lse, else_) <= LseTolerance, $"lse err {TestData.MaxLseError(lse, else_)}");
+        Assert.True(TestData.RelativeError(o, eo) <= Tolerances.RoundedOnceRelative, $"output rel err {TestData.RelativeError(o, eo)}");
+        Assert.True(TestData.MaxLseError(lse, else_) <= Tolerances.LogSumExp, $"lse err {TestData.MaxLseError(lse, else_)}");
     }
 
     [Fact]
@@ -54,8 +51,8 @@ public class ReferenceTests
         SparseAttention.Forward(q, k, v, o, s, layout,
             new AttentionOptions { Backend = Backend.Reference, QuerySegmentIds = seg, KeySegmentIds = seg, Causal = true }, lse);
         var (eo, el) = NaiveDense.Run(q, k, v, s, layout, causal: true, segQ: seg, segK: seg);
-        Assert.True(TestData.RelativeError(o, eo) <= OutputTolerance);
-        Assert.True(TestData.MaxLseError(lse, el) <= LseTolerance);
+        Assert.True(TestData.RelativeError(o, eo) <= Tolerances.RoundedOnceRelative);
+        Assert.True(TestData.MaxLseError(lse, el) <= Tolerances.LogSumExp);
     }
 
     [Fact]
@@ -88,7 +85,7 @@ public class ReferenceTests
         var o = new float[s.QueryElements];
         SparseAttention.Forward(q, k, v, o, s, layout, new AttentionOptions { Backend = Backend.Reference, Scale = 0.9f });
         var (eo, _) = NaiveDense.Run(q, k, v, s, layout, scale: 0.9f);
-        Assert.True(TestData.RelativeError(o, eo) <= OutputTolerance);
+        Assert.True(TestData.RelativeError(o, eo) <= Tolerances.RoundedOnceRelative);
         var (other, _) = NaiveDense.Run(q, k, v, s, layout);
         Assert.True(TestData.RelativeError(o, other) > 1e-3, "a different scale must change the result");
     }

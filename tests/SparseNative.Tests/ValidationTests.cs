@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Xunit;
 
 namespace SparseNative.Tests;
@@ -10,7 +11,11 @@ public class ValidationTests
 
     private static ArgumentException Fails(Action a) => Assert.ThrowsAny<ArgumentException>(a);
 
-    private static void Run(AttentionShape s, BlockLayout l, long? qLen = null, long? kLen = null, long? vLen = null, long? oLen = null,
+    /// <summary>
+    /// Runs the problem on q, k, v = TestData.Random(…, seed 1, 2, 3) (the reference backend unless <paramref name="opts"/>
+    /// says otherwise) and returns the output.
+    /// </summary>
+    private static float[] Run(AttentionShape s, BlockLayout l, long? qLen = null, long? kLen = null, long? vLen = null, long? oLen = null,
         long? lseLen = null, AttentionOptions? opts = null, Action<float[]>? poisonQ = null)
     {
         var q = TestData.Random(qLen ?? s.QueryElements, 1);
@@ -20,9 +25,17 @@ public class ValidationTests
         var o = new float[oLen ?? s.QueryElements];
         var lse = lseLen is { } n ? new float[n] : [];
         SparseAttention.Forward(q, k, v, o, s, l, opts ?? new AttentionOptions { Backend = Backend.Reference }, lse);
+        return o;
     }
 
-    [Fact] public void Valid_problem_runs() => Run(S, L);
+    [Fact]
+    public void Valid_problem_runs()
+    {
+        var o = Run(S, L);
+        var (expected, _) = NaiveDense.Run(TestData.Random(S.QueryElements, 1), TestData.Random(S.KeyElements, 2),
+            TestData.Random(S.KeyElements, 3), S, L, causal: false);
+        Assert.True(TestData.RelativeError(o, expected) <= Tolerances.RoundedOnceRelative);
+    }
 
     [Theory]
     [InlineData("query")] [InlineData("key")] [InlineData("value")] [InlineData("output")] [InlineData("logSumExp")]
@@ -132,8 +145,18 @@ public class ValidationTests
     }
 
     [Fact]
-    public void Huge_but_finite_inputs_are_not_rejected() =>
-        Run(S, L, poisonQ: q => Array.Fill(q, 3e38f, 0, 64));
+    public void Huge_but_finite_inputs_are_not_rejected()
+    {
+        // The first 4 query rows of head 0 become 3e38: their scores are 3e38 · Σ_c k[j, c], so each row's softmax is
+        // one-hot on the key with the largest Σ_c k[j, c] (head 0 reads KV head 0; the layout is dense, not causal).
+        var o = Run(S, L, poisonQ: q => Array.Fill(q, 3e38f, 0, 64));
+        Assert.All(o, x => Assert.True(float.IsFinite(x)));
+        var k = TestData.Random(S.KeyElements, 2);
+        var v = TestData.Random(S.KeyElements, 3);
+        int d = S.HeadDim, best = Enumerable.Range(0, S.KeyLength).MaxBy(j => Enumerable.Range(0, d).Sum(c => (double)k[j * d + c]));
+        for (int row = 0; row < 4; row++)
+            Assert.Equal(v.AsSpan(best * d, d).ToArray(), o.AsSpan(row * d, d).ToArray());
+    }
 
     [Fact]
     public void Segment_ids_must_come_in_pairs_of_the_right_length()
@@ -198,9 +221,15 @@ public class ValidationTests
     }
 
     [Fact]
-    public void Requesting_a_backend_this_build_lacks_says_why()
+    public void Requesting_a_backend_this_process_cannot_run_says_why()
     {
-        var ex = Assert.Throws<BackendUnavailableException>(() => Run(S, L, opts: new AttentionOptions { Backend = Backend.Cuda }));
-        Assert.Contains("Cuda", ex.Message);
+        // The other architecture's SIMD path is never available: Neon in an x64 process, AVX-512 in an arm64 one.
+        var missing = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? Backend.Neon : Backend.Avx512;
+        var info = SparseAttention.Backends.Single(b => b.Backend == missing);
+        Assert.False(info.IsAvailable);
+        var ex = Assert.Throws<BackendUnavailableException>(() => Run(S, L, opts: new AttentionOptions { Backend = missing }));
+        Assert.Equal(missing, ex.Backend);
+        Assert.Contains(missing.ToString(), ex.Message);
+        Assert.Contains(info.Reason!, ex.Message);
     }
 }

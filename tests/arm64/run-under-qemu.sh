@@ -4,7 +4,8 @@
 # test project self-contained for linux-arm64, and runs the kernel test classes with SPARSENATIVE_EXPECT_ISA=neon so
 # that NeonPlatformTests and IsaSwitchChildTests fail on a silent fallback. Exit code = pass/fail.
 #
-# Usage: tests/arm64/run-under-qemu.sh [output-dir]      (default: build/arm64-tests)
+# Usage: tests/arm64/run-under-qemu.sh [output-dir [runner options...]]   (default: build/arm64-tests; the options, e.g.
+#        -result-junit FILE, go to the xunit.v3 runner)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$root/build/arm64-tests}"
@@ -54,4 +55,5 @@ exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
   -method "$k.SimdKernelTests.SegmentIdsUniformMixedAndDisjointBlocks" \
   -method "$k.SimdKernelTests.EmptyRowsGiveZerosAndMinusInfinity" \
   -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount" \
-  -method "SparseNative.Tests.Native.BackendComparisonTests.*"
+  -method "SparseNative.Tests.Native.BackendComparisonTests.*" \
+  "${@:2}"

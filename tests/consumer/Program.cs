@@ -1,7 +1,10 @@
 // A user's first program: installed from the package, nothing from the repository.
+// Usage: dotnet run [-- results.junit.xml]   (the build driver reads the result file, one test case per backend)
+using System.Xml.Linq;
 using SparseNative;
 
 int passed = 0, failed = 0;
+var cases = new List<XElement>();
 var shape = new AttentionShape(Batch: 1, QueryHeads: 4, KeyValueHeads: 2, QueryLength: 200, KeyLength: 200, HeadDim: 64);
 var layout = BlockLayout.FromPredicate(64, 4, 4, 1, (_, q, k) => k <= q && q - k <= 1);
 var rng = new Random(42);
@@ -20,17 +23,27 @@ foreach (var backend in new[] { Backend.Auto, Backend.NativeCpu })
         for (int i = 0; i < o.Length; i++) { num += (o[i] - expected[i]) * (o[i] - expected[i]); den += expected[i] * expected[i]; }
         double rel = Math.Sqrt(num / den);
         bool ok = rel <= 1e-5;
-        Console.WriteLine($"{(ok ? "PASS" : "FAIL")} {backend} (ran {ran}): relative error {rel:E2} (bound 1e-5)");
+        string line = $"{backend} (ran {ran}): relative error {rel:E2} (bound 1e-5)";
+        Console.WriteLine($"{(ok ? "PASS" : "FAIL")} {line}");
         if (ok) passed++; else failed++;
+        cases.Add(TestCase(backend, ok ? null : line));
     }
     catch (Exception e)
     {
         Console.WriteLine($"FAIL {backend}: {e.GetType().Name}: {e.Message}");
         failed++;
+        cases.Add(TestCase(backend, $"{e.GetType().Name}: {e.Message}"));
     }
 }
 Console.WriteLine($"consumer: {passed} passed, {failed} failed, 0 skipped");
+if (args.Length > 0)
+    new XElement("testsuite", new XAttribute("name", "consumer"), new XAttribute("tests", cases.Count),
+        new XAttribute("failures", failed), cases).Save(args[0]);
 return failed == 0 ? 0 : 1;
+
+static XElement TestCase(Backend backend, string? failure) =>
+    new("testcase", new XAttribute("name", $"consumer.{backend}"),
+        failure is null ? null : new XElement("failure", new XAttribute("message", failure)));
 
 // Causal attention over blocks (q, q) and (q, q−1), computed directly in float64.
 double[] Expected()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The package consumer test: a fresh console project, outside the solution, restores the just-packed SparseNative
 # package from a local folder feed and runs attention through Auto and through the native C backend, checking the
-# result against a float64 computation of its own. Usage: tests/consumer/run.sh <folder with the .nupkg files>
+# result against a float64 computation of its own, and writes a JUnit result file when given one.
+# Usage: tests/consumer/run.sh <folder with the .nupkg files> [results.junit.xml]
 set -euo pipefail
 feed=$(readlink -f "$1")
+result=${2:+$(readlink -m "$2")}
 here=$(dirname "$(readlink -f "$0")")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -32,4 +34,4 @@ cat > "$work/nuget.config" <<XML
 XML
 # A private package folder: the NuGet cache would otherwise serve an older build of the same version.
 cd "$work"
-dotnet run -c Release -p:RestorePackagesPath="$work/packages" --property:NuGetAudit=false
+dotnet run -c Release -p:RestorePackagesPath="$work/packages" --property:NuGetAudit=false -- ${result:+"$result"}

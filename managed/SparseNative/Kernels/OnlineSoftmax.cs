@@ -41,7 +41,7 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
             }
             if (j < keys) max0 = TIsa.Max(max0, TIsa.Load(s + (long)j * bq));
             TVec newMax = TIsa.Max(max0, max1);
-            TVec a = TIsa.Exp2(TIsa.Subtract(oldMax, newMax));
+            TVec a = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(oldMax, newMax));
             TIsa.Store(alpha + g, a);
             TIsa.Store(m + g, newMax);
 
@@ -49,8 +49,8 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
             for (j = 0; j + 2 <= keys; j += 2)
             {
                 float* s0 = s + (long)j * bq, s1 = s0 + bq;
-                TVec p0 = TIsa.Exp2(TIsa.Subtract(TIsa.Load(s0), newMax));
-                TVec p1 = TIsa.Exp2(TIsa.Subtract(TIsa.Load(s1), newMax));
+                TVec p0 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s0), newMax));
+                TVec p1 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s1), newMax));
                 TIsa.Store(s0, p0);
                 TIsa.Store(s1, p1);
                 sum0 = TIsa.Add(sum0, p0);
@@ -59,7 +59,7 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
             if (j < keys)
             {
                 float* s0 = s + (long)j * bq;
-                TVec p0 = TIsa.Exp2(TIsa.Subtract(TIsa.Load(s0), newMax));
+                TVec p0 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s0), newMax));
                 TIsa.Store(s0, p0);
                 sum0 = TIsa.Add(sum0, p0);
             }

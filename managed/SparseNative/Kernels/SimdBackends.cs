@@ -18,7 +18,8 @@ internal sealed class Avx512Backend : SimdBackend
     public override Backend Kind => Backend.Avx512;
     public override string? UnavailableReason => Avx512Isa.UnavailableReason;
     public override string Details =>
-        "Vector512, 4×4-register GEMM tiles; head dims that are odd multiples of 8 (8, 24, 40, …) run the same kernel on Vector256";
+        $"Vector512, {MicroKernels<Avx512Isa, Vector512<float>>.TileDescription}; head dims that are odd multiples of 8 " +
+        $"(8, 24, 40, …) run the same kernel on Vector256, {MicroKernels<Avx2Isa, Vector256<float>>.TileDescription}";
 
     public override void Forward(in AttentionProblem problem)
     {
@@ -39,7 +40,7 @@ internal sealed class Avx2Backend : SimdBackend
 {
     public override Backend Kind => Backend.Avx2;
     public override string? UnavailableReason => Avx2Isa.UnavailableReason;
-    public override string Details => "Vector256 + FMA, 4×2-register GEMM tiles";
+    public override string Details => $"Vector256 + FMA, {MicroKernels<Avx2Isa, Vector256<float>>.TileDescription}";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
     public override void Backward(in BackwardProblem problem) => FusedBackward.Run<Avx2Isa, Vector256<float>>(problem);
 }
@@ -49,7 +50,7 @@ internal sealed class NeonBackend : SimdBackend
 {
     public override Backend Kind => Backend.Neon;
     public override string? UnavailableReason => NeonIsa.UnavailableReason;
-    public override string Details => "AdvSimd 128-bit, 4×4-register GEMM tiles";
+    public override string Details => $"AdvSimd 128-bit, {MicroKernels<NeonIsa, Vector128<float>>.TileDescription}";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<NeonIsa, Vector128<float>>(problem);
     public override void Backward(in BackwardProblem problem) => FusedBackward.Run<NeonIsa, Vector128<float>>(problem);
 }
@@ -59,7 +60,7 @@ internal sealed class PortableBackend : SimdBackend
 {
     public override Backend Kind => Backend.Portable;
     public override string? UnavailableReason => PortableIsa.UnavailableReason;
-    public override string Details => "Vector128, 4×2-register GEMM tiles";
+    public override string Details => $"Vector128, {MicroKernels<PortableIsa, Vector128<float>>.TileDescription}";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<PortableIsa, Vector128<float>>(problem);
     public override void Backward(in BackwardProblem problem) => FusedBackward.Run<PortableIsa, Vector128<float>>(problem);
 }

@@ -4,7 +4,7 @@ namespace SparseNative.Native;
 
 /// <summary>
 /// The dispatcher's <see cref="Backend.NativeCpu"/>: the C library <c>libsparsenative</c> (portable C11, auto-vectorised,
-/// its own thread pool) through <see cref="SparseNativeApi"/>. Available when the library loads and passes the ABI
+/// pthreads created per call) through <see cref="SparseNativeApi"/>. Available when the library loads and passes the ABI
 /// self-check; otherwise unavailable with the loader's trace as the reason. The C side validates the problem again; its
 /// statuses become the documented exceptions through <see cref="NativeErrors"/>.
 /// </summary>

@@ -101,7 +101,7 @@ public class CudaAvailabilityTests
         SparseAttention.Forward(q, k, v, expected, S, L, new AttentionOptions { Backend = Backend.Reference });
         var o = new float[S.QueryElements];
         Assert.NotEqual(Backend.Cuda, SparseAttention.Forward(q, k, v, o, S, L));
-        Assert.True(TestData.RelativeError(o, expected) <= 1e-5);
+        Assert.True(TestData.RelativeError(o, expected) <= Tolerances.ForwardRelative);
     }
 
     [Fact]

@@ -99,14 +99,14 @@ public class CudaEmulationTests
         SparseAttention.Forward(q, k, v, expected, shape, layout, options with { Backend = Backend.Reference }, expectedLse);
 
         var (o, lse) = RunDevicePath(lib, q, k, v, shape, layout, options);
-        Assert.True(TestData.RelativeError(o, expected) <= 1e-5, $"rel err {TestData.RelativeError(o, expected):E2}");
-        Assert.True(TestData.MaxLseError(lse, expectedLse) <= 1e-4);
+        Assert.True(TestData.RelativeError(o, expected) <= Tolerances.ForwardRelative, $"rel err {TestData.RelativeError(o, expected):E2}");
+        Assert.True(TestData.MaxLseError(lse, expectedLse) <= Tolerances.LogSumExp);
 
         // A causal layout turns the token causal mask on by itself (no AttentionOptions.Causal) on the device path too.
         var causalLayout = BlockPatterns.Causal(70, 32, keyLength: 90);
         (o, _) = RunDevicePath(lib, q, k, v, shape, causalLayout, options with { Causal = false });
         var (expectedCausal, _) = NaiveDense.Run(q, k, v, shape, causalLayout, causal: true, format: TensorFormat.Bshd);
-        Assert.True(TestData.RelativeError(o, expectedCausal) <= 1e-5, $"causal layout: rel err {TestData.RelativeError(o, expectedCausal):E2}");
+        Assert.True(TestData.RelativeError(o, expectedCausal) <= Tolerances.ForwardRelative, $"causal layout: rel err {TestData.RelativeError(o, expectedCausal):E2}");
 
         // Bad options meet the same validation as SparseAttention.Forward, with the same exception.
         var unpaired = options with { QuerySegmentIds = new int[shape.QueryLength] };
@@ -148,9 +148,9 @@ public class CudaEmulationTests
         {
             string label = $"scale {Options.Scale}, causal {Options.Causal}";
             double err = TestData.RelativeError(o, Expected);
-            Assert.True(err <= 1e-5, $"{label}: rel err {err:E2}");
+            Assert.True(err <= Tolerances.ForwardRelative, $"{label}: rel err {err:E2}");
             double lseErr = TestData.MaxLseError(lse, ExpectedLse);
-            Assert.True(lseErr <= 1e-4, $"{label}: lse err {lseErr:E2}");
+            Assert.True(lseErr <= Tolerances.LogSumExp, $"{label}: lse err {lseErr:E2}");
         }
     }
 

@@ -90,7 +90,7 @@ public class DocExamplesTests
         // --- end ---
         var expected = new float[shape.QueryElements];
         SparseAttention.Forward(q, k, v, expected, shape, layout, new AttentionOptions { Causal = true });
-        Assert.True(TestData.RelativeError(output, expected) <= 1e-5);
+        Assert.True(TestData.RelativeError(output, expected) <= Tolerances.ForwardRelative);
     }
 
     [Fact]

@@ -5,8 +5,6 @@ namespace SparseNative.Tests.Dynamic;
 /// <summary><see cref="SegmentLayout"/> and <see cref="PackedSequences"/>: the implied layout, and packed attention = per-sequence attention.</summary>
 public class PackingTests
 {
-    private const double OutputTolerance = 1e-6; // both sides are the float64 reference rounded once to float32
-    private const double LseTolerance = 1e-5;
 
     /// <summary>Block active iff some token pair in it has equal ids (and is causally allowed) in some batch row: by enumeration.</summary>
     private static bool[,] BruteBlocks(int[] segQ, int[] segK, int batch, int lq, int lk, int block, bool causal)
@@ -80,25 +78,17 @@ public class PackingTests
                 int lq = cuQ[seq + 1] - cuQ[seq], lk = cuK[seq + 1] - cuK[seq];
                 if (lq == 0) continue;
                 var one = new AttentionShape(1, hq, hkv, lq, Math.Max(lk, 1), d);
-                var qs = Slice(q, hq, s.QueryLength, cuQ[seq], lq, d);
-                var ks = lk == 0 ? new float[one.KeyElements] : Slice(k, hkv, s.KeyLength, cuK[seq], lk, d);
-                var vs = lk == 0 ? new float[one.KeyElements] : Slice(v, hkv, s.KeyLength, cuK[seq], lk, d);
+                var qs = TestData.TokenSlice(q, hq, s.QueryLength, cuQ[seq], lq, d);
+                var ks = lk == 0 ? new float[one.KeyElements] : TestData.TokenSlice(k, hkv, s.KeyLength, cuK[seq], lk, d);
+                var vs = lk == 0 ? new float[one.KeyElements] : TestData.TokenSlice(v, hkv, s.KeyLength, cuK[seq], lk, d);
                 var full = BlockLayout.FromPredicate(block, one.QueryBlocks(block), one.KeyBlocks(block), 1, (_, _, _) => lk > 0);
                 var (eo, el) = NaiveDense.Run(qs, ks, vs, one, full, causal);
-                Assert.True(TestData.RelativeError(Slice(o, hq, s.QueryLength, cuQ[seq], lq, d), eo) <= OutputTolerance, $"{backend} sequence {seq}");
+                Assert.True(TestData.RelativeError(TestData.TokenSlice(o, hq, s.QueryLength, cuQ[seq], lq, d), eo) <= Tolerances.Relative(backend), $"{backend} sequence {seq}");
                 var lseSeq = new float[hq * lq];
                 for (int h = 0; h < hq; h++) Array.Copy(lse, h * s.QueryLength + cuQ[seq], lseSeq, h * lq, lq);
-                Assert.True(TestData.MaxLseError(lseSeq, el) <= LseTolerance, $"{backend} sequence {seq} lse");
+                Assert.True(TestData.MaxLseError(lseSeq, el) <= Tolerances.LogSumExp, $"{backend} sequence {seq} lse");
             }
         }
-    }
-
-    /// <summary>Tokens <c>start … start+len−1</c> of every head of a BHSD tensor with one batch row.</summary>
-    private static float[] Slice(float[] x, int heads, int length, int start, int len, int d)
-    {
-        var r = new float[heads * len * d];
-        for (int h = 0; h < heads; h++) Array.Copy(x, (h * length + start) * d, r, h * len * d, len * d);
-        return r;
     }
 
     [Fact]

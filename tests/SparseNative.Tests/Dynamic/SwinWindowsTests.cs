@@ -8,7 +8,6 @@ namespace SparseNative.Tests.Dynamic;
 /// </summary>
 public class SwinWindowsTests
 {
-    private const double OutputTolerance = 1e-6; // float64 on both sides, one rounding to float32 each
 
     /// <summary>Masked softmax attention in float64 over grid tokens, BSHD <c>[1, N, heads, d]</c>, any mask.</summary>
     private static float[] MaskedAttention(float[] q, float[] k, float[] v, int n, int heads, int d, Func<int, int, bool> allowed)
@@ -57,7 +56,7 @@ public class SwinWindowsTests
         bool SameWindow(int a, int b) => a / width / window == b / width / window && a % width / window == b % width / window;
         var expected = MaskedAttention(q, k, v, n, heads, d, SameWindow);
         foreach (var backend in new[] { Backend.Reference, Backend.Auto })
-            Assert.True(TestData.RelativeError(ViaPartition(part, q, k, v, heads, d, backend), expected) <= OutputTolerance, $"{backend}");
+            Assert.True(TestData.RelativeError(ViaPartition(part, q, k, v, heads, d, backend), expected) <= Tolerances.Relative(backend), $"{backend}");
     }
 
     /// <summary>The shifted-window rule from its definition: roll up/left by s, same window, same wrap state per axis.</summary>
@@ -82,7 +81,7 @@ public class SwinWindowsTests
         var part = SwinWindows.Shifted(height, width, window, shift, block);
         var expected = MaskedAttention(q, k, v, n, heads, d, ShiftedMask(height, width, window, shift));
         foreach (var backend in new[] { Backend.Reference, Backend.Auto })
-            Assert.True(TestData.RelativeError(ViaPartition(part, q, k, v, heads, d, backend), expected) <= OutputTolerance, $"{backend}");
+            Assert.True(TestData.RelativeError(ViaPartition(part, q, k, v, heads, d, backend), expected) <= Tolerances.Relative(backend), $"{backend}");
     }
 
     [Theory]

@@ -3,24 +3,24 @@ using Xunit;
 namespace SparseNative.Tests.Kernels;
 
 /// <summary>
-/// Runs only inside a child process started by <see cref="IsaSwitchTests"/> (or under qemu for arm64), where
-/// <c>SPARSENATIVE_EXPECT_ISA</c> names the expected instruction-set state. Each test first asserts that state, so a
-/// runtime switch that was ignored fails instead of quietly re-testing the widest path.
+/// Exists only inside a child process started by <see cref="IsaSwitchTests"/> (or under qemu for arm64), where
+/// <c>SPARSENATIVE_EXPECT_ISA</c> names the expected instruction-set state; a normal run does not discover it. Each
+/// test first asserts that state, so a runtime switch that was ignored fails instead of quietly re-testing the widest
+/// path.
 /// </summary>
 public class IsaSwitchChildTests
 {
     private static IsaExpectation Expected()
     {
-        var e = IsaExpectation.FromEnvironment();
-        if (e is null) Assert.Skip($"runs in a child process with {IsaExpectation.Variable} set (see IsaSwitchTests)");
+        var e = IsaExpectation.FromEnvironment() ?? throw new InvalidOperationException($"{IsaExpectation.Variable} is not set");
         e.AssertRuntimeState();
         return e;
     }
 
-    [Fact]
+    [ChildProcessFact(IsaExpectation.Variable)]
     public void RuntimeReportsTheExpectedInstructionSets() => Expected();
 
-    [Fact]
+    [ChildProcessFact(IsaExpectation.Variable)]
     public void AutoPicksTheFastestPathThatRuns()
     {
         var e = Expected();
@@ -34,7 +34,7 @@ public class IsaSwitchChildTests
             Assert.Equal(info.Backend == e.AutoPick || (info.Backend == Backend.Portable && e.AutoPick != Backend.Reference), info.IsAvailable);
     }
 
-    [Fact]
+    [ChildProcessFact(IsaExpectation.Variable)]
     public void AutoMatchesTheReference()
     {
         Expected();

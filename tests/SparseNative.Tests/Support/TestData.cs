@@ -33,6 +33,14 @@ internal static class TestData
     }
 
     /// <summary>‖a − b‖_F / ‖b‖_F over all elements (b is the reference). Both must be finite.</summary>
+    /// <summary>Tokens <c>start … start+len−1</c> of every head of a BHSD tensor with one batch row.</summary>
+    public static float[] TokenSlice(float[] x, int heads, int length, int start, int len, int d)
+    {
+        var r = new float[heads * len * d];
+        for (int h = 0; h < heads; h++) Array.Copy(x, (h * length + start) * d, r, h * len * d, len * d);
+        return r;
+    }
+
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
     {
         if (actual.Length != expected.Length) throw new ArgumentException("length mismatch");

@@ -1,7 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using static SparseNative.Kernels.Exp2Polynomial;
 
 namespace SparseNative.Kernels.Isa;
 
@@ -9,7 +9,7 @@ namespace SparseNative.Kernels.Isa;
 internal readonly unsafe struct Avx2Isa : ISimdIsa<Vector256<float>>
 {
     public static int Width => Vector256<float>.Count;
-    public static bool HasWideRegisterFile => false;
+    public static int VectorRegisters => 16;
 
     public static string? UnavailableReason =>
         !Vector256.IsHardwareAccelerated ? "256-bit vectors not accelerated on this CPU (Vector256.IsHardwareAccelerated is false)"
@@ -44,19 +44,11 @@ internal readonly unsafe struct Avx2Isa : ISimdIsa<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Avx.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp2(Vector256<float> x)
-    {
-        x = Avx.Min(Avx.Max(x, Vector256.Create(Lowest)), Vector256.Create(Highest));
-        var shifted = Avx.Add(x, Vector256.Create(RoundingShift));
-        var f = Avx.Subtract(x, Avx.Subtract(shifted, Vector256.Create(RoundingShift)));
-        var p = Fma.MultiplyAdd(Vector256.Create(C6), f, Vector256.Create(C5));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(C4));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(C3));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(C2));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(C1));
-        p = Fma.MultiplyAdd(p, f, Vector256<float>.One);
-        // The low mantissa bits of `shifted` hold n (mod 2^9); n + 127 shifted into the exponent field is 2^n.
-        var pow2n = Avx2.ShiftLeftLogical(Avx2.Add(shifted.AsInt32(), Vector256.Create(127)), 23).AsSingle();
-        return Avx.Multiply(p, pow2n);
-    }
+    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Avx.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> AddInt32(Vector256<float> a, int b) => Avx2.Add(a.AsInt32(), Vector256.Create(b)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ShiftLeftInt32(Vector256<float> a, [ConstantExpected] byte count) => Avx2.ShiftLeftLogical(a.AsInt32(), count).AsSingle();
 }

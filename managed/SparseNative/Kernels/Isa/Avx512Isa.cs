@@ -1,7 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using static SparseNative.Kernels.Exp2Polynomial;
 
 namespace SparseNative.Kernels.Isa;
 
@@ -9,7 +9,7 @@ namespace SparseNative.Kernels.Isa;
 internal readonly unsafe struct Avx512Isa : ISimdIsa<Vector512<float>>
 {
     public static int Width => Vector512<float>.Count;
-    public static bool HasWideRegisterFile => true;
+    public static int VectorRegisters => 32;
 
     // Vector512.IsHardwareAccelerated, not Avx512F.IsSupported alone: with DOTNET_PreferredVectorBitWidth=256 the
     // instructions exist but the runtime prefers 256-bit code, and so do we.
@@ -45,19 +45,11 @@ internal readonly unsafe struct Avx512Isa : ISimdIsa<Vector512<float>>
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Avx512F.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp2(Vector512<float> x)
-    {
-        x = Avx512F.Min(Avx512F.Max(x, Vector512.Create(Lowest)), Vector512.Create(Highest));
-        var shifted = Avx512F.Add(x, Vector512.Create(RoundingShift));
-        var f = Avx512F.Subtract(x, Avx512F.Subtract(shifted, Vector512.Create(RoundingShift)));
-        var p = Avx512F.FusedMultiplyAdd(Vector512.Create(C6), f, Vector512.Create(C5));
-        p = Avx512F.FusedMultiplyAdd(p, f, Vector512.Create(C4));
-        p = Avx512F.FusedMultiplyAdd(p, f, Vector512.Create(C3));
-        p = Avx512F.FusedMultiplyAdd(p, f, Vector512.Create(C2));
-        p = Avx512F.FusedMultiplyAdd(p, f, Vector512.Create(C1));
-        p = Avx512F.FusedMultiplyAdd(p, f, Vector512<float>.One);
-        // The low mantissa bits of `shifted` hold n (mod 2^9); n + 127 shifted into the exponent field is 2^n.
-        var pow2n = Avx512F.ShiftLeftLogical(Avx512F.Add(shifted.AsInt32(), Vector512.Create(127)), 23).AsSingle();
-        return Avx512F.Multiply(p, pow2n);
-    }
+    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Avx512F.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> AddInt32(Vector512<float> a, int b) => Avx512F.Add(a.AsInt32(), Vector512.Create(b)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ShiftLeftInt32(Vector512<float> a, [ConstantExpected] byte count) => Avx512F.ShiftLeftLogical(a.AsInt32(), count).AsSingle();
 }

@@ -1,11 +1,13 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace SparseNative.Kernels.Isa;
 
 /// <summary>
 /// The vector operations one instruction set offers the fused kernel, as static members of a struct so that the JIT
 /// compiles a separate, fully inlined copy of the generic kernel for each implementation (the pattern of
 /// TensorPrimitives' operator structs). Implementations hold only these micro-operations; the loops, the register
-/// blocking and the online-softmax bookkeeping are written once, in <see cref="MicroKernels{TIsa, TVec}"/> and
-/// <see cref="FusedBlockKernel{TIsa, TVec}"/>.
+/// blocking, 2^x and the online-softmax bookkeeping are written once, in <see cref="MicroKernels{TIsa, TVec}"/>,
+/// <see cref="Exp2Polynomial"/>, <see cref="OnlineSoftmax{TIsa, TVec}"/> and <see cref="FusedBlockKernel{TIsa, TVec}"/>.
 /// </summary>
 /// <typeparam name="TVec">The register type: <c>Vector512&lt;float&gt;</c>, <c>Vector256&lt;float&gt;</c> or <c>Vector128&lt;float&gt;</c>.</typeparam>
 internal unsafe interface ISimdIsa<TVec> where TVec : unmanaged
@@ -14,10 +16,10 @@ internal unsafe interface ISimdIsa<TVec> where TVec : unmanaged
     static abstract int Width { get; }
 
     /// <summary>
-    /// Whether the ISA has 32 vector registers (AVX-512, NEON): the GEMM tiles then keep 4 × 4 accumulators;
-    /// with 16 registers (AVX2, SSE) they keep 4 × 2 so nothing spills.
+    /// How many vector registers the ISA has: 32 (AVX-512, NEON) or 16 (AVX2, SSE). It sizes the GEMM tiles
+    /// (<see cref="MicroKernels{TIsa, TVec}.TileVectors"/>) so that the accumulators never spill.
     /// </summary>
-    static abstract bool HasWideRegisterFile { get; }
+    static abstract int VectorRegisters { get; }
 
     /// <summary><c>null</c> when the JIT emits this ISA's instructions here, else why not.</summary>
     static abstract string? UnavailableReason { get; }
@@ -36,9 +38,12 @@ internal unsafe interface ISimdIsa<TVec> where TVec : unmanaged
     /// <summary>Lane-wise maximum of two non-NaN vectors (the hardware instruction; NaN handling is not needed here).</summary>
     static abstract TVec Max(TVec a, TVec b);
 
-    /// <summary>
-    /// 2^x lane-wise with relative error below <see cref="Exp2Polynomial.MaxRelativeError"/> for x in [−125, 127];
-    /// x &lt; −126.5 (including −∞) gives exactly 0, never NaN; results in [−126.5, −125) lose precision (denormals).
-    /// </summary>
-    static abstract TVec Exp2(TVec x);
+    /// <summary>Lane-wise minimum of two non-NaN vectors (the hardware instruction).</summary>
+    static abstract TVec Min(TVec a, TVec b);
+
+    /// <summary>The lanes read as 32-bit integers, plus <paramref name="b"/> (wrapping), read back as floats.</summary>
+    static abstract TVec AddInt32(TVec a, int b);
+
+    /// <summary>The lanes read as 32-bit integers, shifted left by a constant <paramref name="count"/> bits.</summary>
+    static abstract TVec ShiftLeftInt32(TVec a, [ConstantExpected] byte count);
 }

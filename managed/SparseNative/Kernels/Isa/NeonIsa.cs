@@ -1,7 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
-using static SparseNative.Kernels.Exp2Polynomial;
 
 namespace SparseNative.Kernels.Isa;
 
@@ -9,7 +9,7 @@ namespace SparseNative.Kernels.Isa;
 internal readonly unsafe struct NeonIsa : ISimdIsa<Vector128<float>>
 {
     public static int Width => Vector128<float>.Count;
-    public static bool HasWideRegisterFile => true;
+    public static int VectorRegisters => 32;
 
     public static string? UnavailableReason =>
         AdvSimd.Arm64.IsSupported ? null : "Arm64 AdvSimd (NEON) not available (not an arm64 process, or DOTNET_EnableHWIntrinsic=0)";
@@ -42,19 +42,11 @@ internal readonly unsafe struct NeonIsa : ISimdIsa<Vector128<float>>
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => AdvSimd.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Exp2(Vector128<float> x)
-    {
-        x = AdvSimd.Min(AdvSimd.Max(x, Vector128.Create(Lowest)), Vector128.Create(Highest));
-        var shifted = AdvSimd.Add(x, Vector128.Create(RoundingShift));
-        var f = AdvSimd.Subtract(x, AdvSimd.Subtract(shifted, Vector128.Create(RoundingShift)));
-        var p = AdvSimd.FusedMultiplyAdd(Vector128.Create(C5), Vector128.Create(C6), f);
-        p = AdvSimd.FusedMultiplyAdd(Vector128.Create(C4), p, f);
-        p = AdvSimd.FusedMultiplyAdd(Vector128.Create(C3), p, f);
-        p = AdvSimd.FusedMultiplyAdd(Vector128.Create(C2), p, f);
-        p = AdvSimd.FusedMultiplyAdd(Vector128.Create(C1), p, f);
-        p = AdvSimd.FusedMultiplyAdd(Vector128<float>.One, p, f);
-        // The low mantissa bits of `shifted` hold n (mod 2^9); n + 127 shifted into the exponent field is 2^n.
-        var pow2n = Vector128.ShiftLeft(AdvSimd.Add(shifted.AsInt32(), Vector128.Create(127)), 23).AsSingle();
-        return AdvSimd.Multiply(p, pow2n);
-    }
+    public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => AdvSimd.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> AddInt32(Vector128<float> a, int b) => AdvSimd.Add(a.AsInt32(), Vector128.Create(b)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ShiftLeftInt32(Vector128<float> a, [ConstantExpected] byte count) => Vector128.ShiftLeft(a.AsInt32(), count).AsSingle();
 }

@@ -1,6 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using static SparseNative.Kernels.Exp2Polynomial;
 
 namespace SparseNative.Kernels.Isa;
 
@@ -11,7 +11,7 @@ namespace SparseNative.Kernels.Isa;
 internal readonly unsafe struct PortableIsa : ISimdIsa<Vector128<float>>
 {
     public static int Width => Vector128<float>.Count;
-    public static bool HasWideRegisterFile => false;
+    public static int VectorRegisters => 16;
 
     public static string? UnavailableReason =>
         Vector128.IsHardwareAccelerated ? null : "128-bit vectors not accelerated here (Vector128.IsHardwareAccelerated is false)";
@@ -43,19 +43,11 @@ internal readonly unsafe struct PortableIsa : ISimdIsa<Vector128<float>>
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Exp2(Vector128<float> x)
-    {
-        x = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(Lowest)), Vector128.Create(Highest));
-        var shifted = x + Vector128.Create(RoundingShift);
-        var f = x - (shifted - Vector128.Create(RoundingShift));
-        var p = Vector128.MultiplyAddEstimate(Vector128.Create(C6), f, Vector128.Create(C5));
-        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(C4));
-        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(C3));
-        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(C2));
-        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(C1));
-        p = Vector128.MultiplyAddEstimate(p, f, Vector128<float>.One);
-        // The low mantissa bits of `shifted` hold n (mod 2^9); n + 127 shifted into the exponent field is 2^n.
-        var pow2n = Vector128.ShiftLeft(shifted.AsInt32() + Vector128.Create(127), 23).AsSingle();
-        return p * pow2n;
-    }
+    public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> AddInt32(Vector128<float> a, int b) => (a.AsInt32() + Vector128.Create(b)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ShiftLeftInt32(Vector128<float> a, [ConstantExpected] byte count) => Vector128.ShiftLeft(a.AsInt32(), count).AsSingle();
 }
