@@ -21,7 +21,7 @@ internal static unsafe class BackwardElementwise<TIsa, TVec>
         {
             float* si = s + (long)i * stride;
             TVec l = TIsa.Broadcast(lse2[i]);
-            for (int j = 0; j < columns; j += w) TIsa.Store(si + j, TIsa.Exp2(TIsa.Subtract(TIsa.Load(si + j), l)));
+            for (int j = 0; j < columns; j += w) TIsa.Store(si + j, Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(si + j), l)));
         }
     }
 
@@ -53,7 +53,7 @@ internal static unsafe class BackwardElementwise<TIsa, TVec>
             for (int j = 0; j < rows; j++)
             {
                 float* s = sT + (long)j * stride + g, dp = dpT + (long)j * stride + g;
-                TVec p = TIsa.Exp2(TIsa.Subtract(TIsa.Load(s), l));
+                TVec p = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s), l));
                 TIsa.Store(dp, TIsa.Multiply(p, TIsa.Subtract(TIsa.Load(dp), di)));
             }
         }
