@@ -41,4 +41,11 @@ internal abstract class AttentionBackend
 
     /// <summary>Computes the problem. The problem has been validated.</summary>
     public abstract void Forward(in AttentionProblem problem);
+
+    /// <summary><c>null</c> when this backend implements <see cref="Backward"/>, else why not.</summary>
+    public virtual string? BackwardUnavailableReason => $"backward not implemented by {Kind}";
+
+    /// <summary>Computes dQ, dK and dV. The problem has been validated; only called when <see cref="BackwardUnavailableReason"/> is null.</summary>
+    public virtual void Backward(in BackwardProblem problem) =>
+        throw new BackendUnavailableException(Kind, BackwardUnavailableReason ?? "backward not implemented");
 }

@@ -54,14 +54,16 @@ internal static class BackendRegistry
 
     /// <summary>
     /// The backend that runs a problem: the one requested (error if it cannot run it, never a silent fallback),
-    /// else the first of <see cref="AutoOrder"/> that is available and supports the problem.
+    /// else the first of <see cref="AutoOrder"/> that is available and supports the problem — and, for
+    /// <paramref name="backward"/>, implements the backward pass.
     /// </summary>
-    public static AttentionBackend Select(Backend requested, in AttentionProblem problem)
+    public static AttentionBackend Select(Backend requested, in AttentionProblem problem, bool backward = false)
     {
         if (requested == Backend.Auto && EnvironmentOverride is { } env) requested = env;
         if (requested != Backend.Auto)
         {
             var b = Get(requested) ?? throw new BackendUnavailableException(requested, "not part of this build of SparseNative");
+            if (backward && b.BackwardUnavailableReason is { } noBackward) throw new BackendUnavailableException(requested, noBackward);
             if (b.UnavailableReason is { } why) throw new BackendUnavailableException(requested, why);
             if (!b.Supports(problem, out var reason)) throw new BackendUnavailableException(requested, reason ?? "unsupported problem");
             return b;
@@ -70,6 +72,7 @@ internal static class BackendRegistry
         {
             var b = Get(kind);
             if (b is null || b.UnavailableReason is not null) continue;
+            if (backward && b.BackwardUnavailableReason is not null) continue;
             if (b.Supports(problem, out _)) return b;
         }
         return Get(Backend.Reference)!; // always available, supports everything

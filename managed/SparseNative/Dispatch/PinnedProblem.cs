@@ -22,4 +22,9 @@ internal abstract unsafe class PinnedProblem
         Geometry = p.Geometry;
         Layout = p.Layout;
     }
+
+    /// <summary>Whether query <paramref name="i"/> may see key <paramref name="j"/> of batch row <paramref name="b"/> at the token level: the causal rule and the segment ids (docs/SEMANTICS.md).</summary>
+    public bool TokenAllowed(int b, int i, int j) =>
+        Geometry.CausallyVisible(i, j) &&
+        (SegQ == null || SegQ[(long)b * Geometry.Shape.QueryLength + i] == SegK[(long)b * Geometry.Shape.KeyLength + j]);
 }

@@ -15,7 +15,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     private const double Ln2 = 0.69314718055994530942;
 
     /// <summary>How a key block meets the token-level rules for this query block.</summary>
-    private enum BlockKind { Full, Partial, Masked }
+    internal enum BlockKind { Full, Partial, Masked }
 
     // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -81,7 +81,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     }
 
     /// <summary>qT[c, r] = q[r, c] · scale·log2 e for the valid rows; rows past the sequence are 0.</summary>
-    private static void PackQueryTransposed(float* q, long qStride, int qValid, int bs, int d, float scale, float* qT)
+    internal static void PackQueryTransposed(float* q, long qStride, int qValid, int bs, int d, float scale, float* qT)
     {
         for (int r = 0; r < qValid; r++)
         {
@@ -92,21 +92,21 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
             for (int c = 0; c < d; c++) new Span<float>(qT + (long)c * bs + qValid, bs - qValid).Clear();
     }
 
-    private static void CopyRowsPadded(float* src, long srcStride, int rows, int bs, int d, float* dst)
+    internal static void CopyRowsPadded(float* src, long srcStride, int rows, int bs, int d, float* dst)
     {
         for (int j = 0; j < rows; j++) new ReadOnlySpan<float>(src + j * srcStride, d).CopyTo(new Span<float>(dst + (long)j * d, d));
         new Span<float>(dst + (long)rows * d, (bs - rows) * d).Clear();
     }
 
     /// <summary>Whether all <paramref name="count"/> tokens share one segment id, and which.</summary>
-    private static bool IsUniform(int* seg, int count, out int id)
+    internal static bool IsUniform(int* seg, int count, out int id)
     {
         id = seg[0];
         for (int i = 1; i < count; i++) if (seg[i] != id) return false;
         return true;
     }
 
-    private static BlockKind Classify(KernelJob job, int b, int qStart, int kStart, int kValid, int bs, bool queriesUniform, int querySegment)
+    internal static BlockKind Classify(KernelJob job, int b, int qStart, int kStart, int kValid, int bs, bool queriesUniform, int querySegment)
     {
         bool partial = kValid < bs;
         ref readonly var g = ref job.Geometry;
@@ -122,7 +122,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     }
 
     /// <summary>Sets the disallowed entries of sT (keys × queries) to −∞: key tail, causal, segment ids. Boundary blocks only.</summary>
-    private static void ApplyTokenMask(KernelJob job, int b, int qStart, int qValid, int kStart, int kValid, int bs, float* sT)
+    internal static void ApplyTokenMask(KernelJob job, int b, int qStart, int qValid, int kStart, int kValid, int bs, float* sT)
     {
         ref readonly var g = ref job.Geometry;
         var s = g.Shape;

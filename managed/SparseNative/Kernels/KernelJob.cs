@@ -2,18 +2,13 @@ namespace SparseNative.Kernels;
 
 /// <summary>
 /// One forward call as the kernel's worker threads see it: raw pointers (pinned by the caller for the duration of the
-/// call), the call's geometry, and the shared work queue. Work item <c>(b·Hq + h)·QueryBlocks + qb</c> is one query block of one head.
+/// call) and the call's geometry. Work item <c>(b·Hq + h)·QueryBlocks + qb</c> is one query block of one head.
 /// </summary>
 internal sealed unsafe class KernelJob(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK)
     : PinnedProblem(p, q, k, v, o, lse, segQ, segK)
 {
     /// <summary>scale · log2 e: the kernel works in base 2.</summary>
     public readonly float ScaleLog2 = p.Scale * Exp2Polynomial.Log2E;
-
-    /// <summary>Work items, most expensive first; workers take the next one with an atomic increment.</summary>
-    public int[] Order = [];
-    public int Count;
-    public int Next;
 
     /// <summary>Floats of scratch one worker needs: qT, Sᵀ, O accumulators, max/sum/alpha, and a padded K/V tail block.</summary>
     public long ScratchFloats => KernelScratchLayout.TotalFloats(Geometry.BlockSize, Geometry.Shape.HeadDim);

@@ -8,6 +8,8 @@ internal abstract class SimdBackend : AttentionBackend
 {
     public override bool Supports(in AttentionProblem problem, out string? reason) =>
         HeadDimFits(problem, "the SIMD kernels never load a partial vector; Backend.Reference handles it", out reason);
+
+    public override string? BackwardUnavailableReason => null;
 }
 
 /// <summary>The fused kernel on 512-bit AVX-512 registers.</summary>
@@ -25,6 +27,12 @@ internal sealed class Avx512Backend : SimdBackend
         if (problem.Shape.HeadDim % Vector512<float>.Count == 0) FusedForward.Run<Avx512Isa, Vector512<float>>(problem);
         else FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
     }
+
+    public override void Backward(in BackwardProblem problem)
+    {
+        if (problem.Forward.Shape.HeadDim % Vector512<float>.Count == 0) FusedBackward.Run<Avx512Isa, Vector512<float>>(problem);
+        else FusedBackward.Run<Avx2Isa, Vector256<float>>(problem);
+    }
 }
 
 /// <summary>The fused kernel on 256-bit AVX2 + FMA registers.</summary>
@@ -34,6 +42,7 @@ internal sealed class Avx2Backend : SimdBackend
     public override string? UnavailableReason => Avx2Isa.UnavailableReason;
     public override string Details => $"Vector256 + FMA, {MicroKernels<Avx2Isa, Vector256<float>>.TileDescription}";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
+    public override void Backward(in BackwardProblem problem) => FusedBackward.Run<Avx2Isa, Vector256<float>>(problem);
 }
 
 /// <summary>The fused kernel on Arm64 AdvSimd (NEON) registers.</summary>
@@ -43,6 +52,7 @@ internal sealed class NeonBackend : SimdBackend
     public override string? UnavailableReason => NeonIsa.UnavailableReason;
     public override string Details => $"AdvSimd 128-bit, {MicroKernels<NeonIsa, Vector128<float>>.TileDescription}";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<NeonIsa, Vector128<float>>(problem);
+    public override void Backward(in BackwardProblem problem) => FusedBackward.Run<NeonIsa, Vector128<float>>(problem);
 }
 
 /// <summary>The fused kernel on cross-platform Vector128 (SSE on x64, NEON on arm64).</summary>
@@ -52,4 +62,5 @@ internal sealed class PortableBackend : SimdBackend
     public override string? UnavailableReason => PortableIsa.UnavailableReason;
     public override string Details => $"Vector128, {MicroKernels<PortableIsa, Vector128<float>>.TileDescription}";
     public override void Forward(in AttentionProblem problem) => FusedForward.Run<PortableIsa, Vector128<float>>(problem);
+    public override void Backward(in BackwardProblem problem) => FusedBackward.Run<PortableIsa, Vector128<float>>(problem);
 }

@@ -10,6 +10,8 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
     public override Backend Kind => Backend.Reference;
     public override string? UnavailableReason => null;
     public override string Details => "float64 accumulation, scalar";
+    public override string? BackwardUnavailableReason => null;
+    public override void Backward(in BackwardProblem problem) => ReferenceBackward.Run(problem);
 
     public override void Forward(in AttentionProblem p)
     {
@@ -47,7 +49,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             {
                 int end = Math.Min((kb + 1) * bs, s.KeyLength);
                 for (int j = kb * bs; j < end; j++)
-                    if (Allowed(b, i, j)) max = Math.Max(max, Score(qi, KeyRow(b, kvh, j), d));
+                    if (TokenAllowed(b, i, j)) max = Math.Max(max, Score(qi, KeyRow(b, kvh, j), d));
             }
 
             var acc = new double[d];
@@ -60,7 +62,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                     int end = Math.Min((kb + 1) * bs, s.KeyLength);
                     for (int j = kb * bs; j < end; j++)
                     {
-                        if (!Allowed(b, i, j)) continue;
+                        if (!TokenAllowed(b, i, j)) continue;
                         double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
                         sum += w;
                         float* vj = V + Geometry.Keys.Row(b, kvh, j);
@@ -77,18 +79,14 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
 
         private float* KeyRow(int b, int kvh, int j) => K + Geometry.Keys.Row(b, kvh, j);
 
-        private bool Allowed(int b, int i, int j)
-        {
-            if (!Geometry.CausallyVisible(i, j)) return false;
-            if (SegQ != null && SegQ[(long)b * Geometry.Shape.QueryLength + i] != SegK[(long)b * Geometry.Shape.KeyLength + j]) return false;
-            return true;
-        }
+        private double Score(float* qi, float* kj, int d) => ReferenceBackend.Score(qi, kj, d, _scale);
+    }
 
-        private double Score(float* qi, float* kj, int d)
-        {
-            double dot = 0;
-            for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-            return dot * _scale;
-        }
+    /// <summary>scale · q·k in float64: the score both reference passes (forward and backward) compute.</summary>
+    internal static double Score(float* qi, float* kj, int d, float scale)
+    {
+        double dot = 0;
+        for (int c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
+        return dot * scale;
     }
 }

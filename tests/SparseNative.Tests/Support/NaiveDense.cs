@@ -25,10 +25,7 @@ internal static class NaiveDense
                 var allowed = new bool[s.KeyLength];
                 for (int j = 0; j < s.KeyLength; j++)
                 {
-                    bool ok = mask[list, i / bs, j / bs];
-                    if (causal) ok &= j <= i + (s.KeyLength - s.QueryLength);
-                    if (segQ != null) ok &= segQ[b * s.QueryLength + i] == segK![b * s.KeyLength + j];
-                    allowed[j] = ok;
+                    allowed[j] = Allowed(mask, s, bs, list, b, i, j, causal, segQ, segK);
                     double dot = 0;
                     for (int c = 0; c < d; c++)
                         dot += (double)q[Idx(format, s, b, h, s.QueryHeads, s.QueryLength, i) + c] * k[Idx(format, s, b, kvh, s.KeyValueHeads, s.KeyLength, j) + c];
@@ -54,6 +51,15 @@ internal static class NaiveDense
             }
         }
         return (o, lse);
+    }
+
+    /// <summary>docs/SEMANTICS.md's allowed(i, j) for batch b and layout list <paramref name="list"/>, from the dense block mask.</summary>
+    public static bool Allowed(bool[,,] mask, AttentionShape s, int bs, int list, int b, int i, int j, bool causal, int[]? segQ, int[]? segK)
+    {
+        bool ok = mask[list, i / bs, j / bs];
+        if (causal) ok &= j <= i + (s.KeyLength - s.QueryLength);
+        if (segQ != null) ok &= segQ[b * s.QueryLength + i] == segK![b * s.KeyLength + j];
+        return ok;
     }
 
     public static int Idx(TensorFormat f, AttentionShape s, int b, int h, int heads, int len, int t) => f == TensorFormat.Bhsd
