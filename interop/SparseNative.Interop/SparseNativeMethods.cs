@@ -15,7 +15,7 @@ public static unsafe partial class SparseNativeMethods
     public const string LibraryName = "sparsenative";
 
     /// <summary>The <c>SN_ABI_VERSION</c> these bindings mirror; the loader refuses any other.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     // An explicit static constructor (no beforefieldinit) runs before the first call of any method here,
     // so the resolver is always in place before the runtime resolves the first import.

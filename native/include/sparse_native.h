@@ -40,8 +40,9 @@ extern "C" {
 #endif
 
 /* Version of this binary interface (structs, signatures, semantics). */
-/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)"). */
-#define SN_ABI_VERSION 2
+/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)").
+ * 3: sn_attention_backward. */
+#define SN_ABI_VERSION 3
 
 /* ---------------------------------------------------------------------------------------------------
  * Status codes
@@ -190,6 +191,32 @@ SN_API sn_status sn_attention_forward(const sn_problem* problem, const sn_layout
                                       const float* v, size_t v_len,
                                       float* out, size_t out_len,
                                       float* lse, size_t lse_len);
+
+/* Block-sparse attention backward pass (docs/SEMANTICS.md, "Backward pass"): the gradients of a loss with
+ * respect to q, k and v, given dout = dLoss/dout, for the same problem and layout as the forward call.
+ *  q, out, dout, dq   [B, Hq, Lq, d] in problem->format, each *_len >= B*Hq*Lq*d elements
+ *  k, v, dk, dv       [B, Hkv, Lk, d], each *_len >= B*Hkv*Lk*d
+ *  lse                [B, Hq, Lq], lse_len >= B*Hq*Lq (required)
+ * out and lse must be what sn_attention_forward returned for q, k, v with this problem and layout. With
+ * p_ij = exp(scale * q_i.k_j - lse_i) over the allowed pairs and D_i = dout_i.out_i:
+ *   dv_j = sum_i p_ij dout_i,  ds_ij = p_ij (dout_i.v_j - D_i),
+ *   dq_i = scale sum_j ds_ij k_j,  dk_j = scale sum_i ds_ij q_i;
+ * for GQA the sums of dk_j and dv_j run over every query head of the kv head's group. A query row with no
+ * allowed key gets dq = 0, a key no query attends gets dk = dv = 0. Every required element of dq, dk and dv
+ * is written; none beyond. dq, dk and dv must not overlap each other, an input (q, k, v, out, lse, dout),
+ * the layout's arrays or the segment ids. Unless SN_FLAG_ALLOW_NON_FINITE is set, q, k, v, out and dout
+ * must be finite and lse finite or -infinity (SN_NON_FINITE otherwise). No atomics: the results are
+ * bitwise identical for every thread count. On failure nothing is guaranteed about dq, dk and dv. */
+SN_API sn_status sn_attention_backward(const sn_problem* problem, const sn_layout* layout,
+                                       const float* q, size_t q_len,
+                                       const float* k, size_t k_len,
+                                       const float* v, size_t v_len,
+                                       const float* out, size_t out_len,
+                                       const float* lse, size_t lse_len,
+                                       const float* dout, size_t dout_len,
+                                       float* dq, size_t dq_len,
+                                       float* dk, size_t dk_len,
+                                       float* dv, size_t dv_len);
 
 /* Merges two partial results over disjoint key sets of the same queries (SEMANTICS.md, "Merging"):
  *   m = max(lse_a, lse_b), w_a = exp(lse_a - m), w_b = exp(lse_b - m),

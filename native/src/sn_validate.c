@@ -192,3 +192,77 @@ sn_status sn_check_finite_inputs(const sn_plan* p, sn_non_finite_finder find, co
     }
     return SN_OK;
 }
+
+sn_status sn_check_backward_buffers(const sn_plan* p, const sn_layout* layout, const sn_backward_buffers* b)
+{
+    static const char q_shape[] = "[batch, query_heads, query_length, head_dim]";
+    static const char kv_shape[] = "[batch, kv_heads, key_length, head_dim]";
+    const struct { const char* name; const void* data; size_t len; int64_t need; const char* shape; } lengths[] = {
+        { "q", b->q, b->q_len, p->q_count, q_shape },       { "k", b->k, b->k_len, p->kv_count, kv_shape },
+        { "v", b->v, b->v_len, p->kv_count, kv_shape },     { "out", b->out, b->out_len, p->q_count, q_shape },
+        { "lse", b->lse, b->lse_len, p->lse_count, "[batch, query_heads, query_length]" },
+        { "dout", b->dout, b->dout_len, p->q_count, q_shape }, { "dq", b->dq, b->dq_len, p->q_count, q_shape },
+        { "dk", b->dk, b->dk_len, p->kv_count, kv_shape },  { "dv", b->dv, b->dv_len, p->kv_count, kv_shape },
+    };
+    sn_status st;
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; ++i)
+        if ((st = sn_check_buffer(lengths[i].name, lengths[i].data, lengths[i].len, lengths[i].need,
+                                  lengths[i].shape)) != SN_OK)
+            return st;
+
+    /* The gradients are written while everything else is read (by other threads): any overlap would be a
+     * data race, and one gradient overlapping another would mix them. Byte counts cannot overflow: each is
+     * at most a checked q/k element count times 4. */
+    const int64_t f = (int64_t)sizeof(float), i32 = (int64_t)sizeof(int32_t);
+    const int64_t q_bytes = p->q_count * f, kv_bytes = p->kv_count * f;
+    const struct { const char* name; const void* ptr; int64_t bytes; } inputs[] = {
+        { "q", b->q, q_bytes },
+        { "k", b->k, kv_bytes },
+        { "v", b->v, kv_bytes },
+        { "out", b->out, q_bytes },
+        { "lse", b->lse, p->lse_count * f },
+        { "dout", b->dout, q_bytes },
+        { "layout->row_offsets", layout->row_offsets, (int64_t)p->num_layouts * (p->query_blocks + 1) * i32 },
+        { "layout->col_indices", layout->col_indices, (int64_t)layout->num_col_indices * i32 },
+        { "problem->query_segment_ids", p->query_segment_ids, (int64_t)p->batch * p->query_length * i32 },
+        { "problem->key_segment_ids", p->key_segment_ids, (int64_t)p->batch * p->key_length * i32 },
+    };
+    const struct { const char* name; const void* ptr; int64_t bytes; } outputs[] = {
+        { "dq", b->dq, q_bytes }, { "dk", b->dk, kv_bytes }, { "dv", b->dv, kv_bytes },
+    };
+    for (size_t o = 0; o < 3; ++o) {
+        for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; ++i)
+            if (inputs[i].ptr != NULL && sn_ranges_overlap(outputs[o].ptr, outputs[o].bytes, inputs[i].ptr, inputs[i].bytes))
+                return sn_fail(SN_INVALID_ARGUMENT, "%s overlaps %s: each gradient must be a separate buffer",
+                               outputs[o].name, inputs[i].name);
+        for (size_t other = o + 1; other < 3; ++other)
+            if (sn_ranges_overlap(outputs[o].ptr, outputs[o].bytes, outputs[other].ptr, outputs[other].bytes))
+                return sn_fail(SN_INVALID_ARGUMENT, "%s overlaps %s: each gradient must be a separate buffer",
+                               outputs[o].name, outputs[other].name);
+    }
+    return SN_OK;
+}
+
+sn_status sn_check_backward_finite(const sn_plan* p, const sn_backward_buffers* b)
+{
+    sn_status st = sn_check_finite_inputs(p, sn_find_non_finite_f32, b->q, b->k, b->v);
+    if (st != SN_OK) return st;
+    const struct { const char* name; const float* data; } rows[] = { { "out", b->out }, { "dout", b->dout } };
+    for (size_t n = 0; n < 2; ++n) {
+        const int64_t i = sn_find_non_finite(rows[n].data, p->q_count);
+        if (i < 0) continue;
+        int64_t bb, h, t, c;
+        sn_coordinates(p->format, p->query_heads, p->query_length, p->head_dim, i, &bb, &h, &t, &c);
+        return sn_fail(SN_NON_FINITE,
+                       "%s[%lld] (batch %lld, head %lld, token %lld, channel %lld) = %g: non-finite input "
+                       "(set SN_FLAG_ALLOW_NON_FINITE to skip this check)",
+                       rows[n].name, (long long)i, (long long)bb, (long long)h, (long long)t, (long long)c,
+                       (double)rows[n].data[i]);
+    }
+    const int64_t i = sn_find_nan_or_pos_inf(b->lse, p->lse_count);
+    if (i >= 0)
+        return sn_fail(SN_NON_FINITE,
+                       "lse[%lld] = %g: must be finite or -inf (set SN_FLAG_ALLOW_NON_FINITE to skip this check)",
+                       (long long)i, (double)b->lse[i]);
+    return SN_OK;
+}

@@ -71,6 +71,21 @@ int64_t sn_find_non_finite_f32(const void* data, int64_t n, double* value);
 sn_status sn_check_finite_inputs(const sn_plan* plan, sn_non_finite_finder find, const void* q, const void* k,
                                  const void* v);
 
+/* The buffers of a backward call (sn_attention_backward), in its argument order. */
+typedef struct sn_backward_buffers {
+    const float *q, *k, *v, *out, *lse, *dout;
+    float *dq, *dk, *dv;
+    size_t q_len, k_len, v_len, out_len, lse_len, dout_len, dq_len, dk_len, dv_len;
+} sn_backward_buffers;
+
+/* The backward's buffers, in argument order: each non-NULL (lse included) and at least plan's count long;
+ * then that no gradient overlaps an input (q, k, v, out, lse, dout, the layout's row_offsets and col_indices,
+ * the problem's segment ids) or another gradient. `layout` has been validated against the plan. */
+sn_status sn_check_backward_buffers(const sn_plan* plan, const sn_layout* layout, const sn_backward_buffers* b);
+
+/* The backward's data scan: q, k, v as sn_check_finite_inputs, then out and dout finite, lse finite or -inf. */
+sn_status sn_check_backward_finite(const sn_plan* plan, const sn_backward_buffers* b);
+
 /* Nonzero if the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect. */
 int sn_ranges_overlap(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes);
 

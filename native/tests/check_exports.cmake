@@ -7,7 +7,7 @@ endif()
 if(DEFINED EXPECTED)
   set(expected ${EXPECTED})
 else()
-  set(expected sn_abi_version sn_attention_forward sn_build_info sn_last_error sn_merge_states sn_status_name
+  set(expected sn_abi_version sn_attention_backward sn_attention_forward sn_build_info sn_last_error sn_merge_states sn_status_name
       sn_struct_layout)
 endif()
 list(SORT expected)

@@ -258,6 +258,121 @@ static void merge_cases(void)
                NULL, NULL);
 }
 
+/* ---- backward ---- */
+
+/* The forward fixture plus what the backward adds: the forward's out and lse, dout, and the gradients. */
+typedef struct backward_fixture {
+    float dout[B * HQ * LQ * D], dq[B * HQ * LQ * D], dk[B * HKV * LK * D], dv[B * HKV * LK * D];
+    const float *out_ptr, *lse_ptr, *dout_ptr;
+    float *dq_ptr, *dk_ptr, *dv_ptr;
+    size_t out_len, lse_len, dout_len, dq_len, dk_len, dv_len;
+} backward_fixture;
+
+static backward_fixture bx;
+
+static void backward_init(fixture* f, backward_fixture* g)
+{
+    fixture_init(f);
+    CHECK(call(f, &f->p, &f->layout) == SN_OK, "the backward fixture's forward failed: %s", sn_last_error());
+    uint64_t rng = 9;
+    for (size_t i = 0; i < sizeof g->dout / sizeof g->dout[0]; ++i) g->dout[i] = rng_nonzero(&rng);
+    g->out_ptr = f->out;
+    g->lse_ptr = f->lse;
+    g->dout_ptr = g->dout;
+    g->dq_ptr = g->dq;
+    g->dk_ptr = g->dk;
+    g->dv_ptr = g->dv;
+    g->out_len = g->dout_len = g->dq_len = sizeof g->dq / sizeof g->dq[0];
+    g->lse_len = f->lse_len;
+    g->dk_len = g->dv_len = sizeof g->dk / sizeof g->dk[0];
+}
+
+static sn_status backward_call(fixture* f, backward_fixture* g, const sn_problem* p, const sn_layout* l)
+{
+    return sn_attention_backward(p, l, f->q_ptr, f->q_len, f->k_ptr, f->k_len, f->v_ptr, f->v_len, g->out_ptr,
+                                 g->out_len, g->lse_ptr, g->lse_len, g->dout_ptr, g->dout_len, g->dq_ptr, g->dq_len,
+                                 g->dk_ptr, g->dk_len, g->dv_ptr, g->dv_len);
+}
+
+#define BACKWARD_CASE(what, mutate, want, frag1, frag2) \
+    do {                                               \
+        fixture* f = &fx;                              \
+        backward_fixture* g = &bx;                     \
+        backward_init(f, g);                           \
+        mutate;                                        \
+        expect(what, backward_call(f, g, &f->p, &f->layout), want, frag1, frag2); \
+    } while (0)
+
+static void backward_cases(void)
+{
+    BACKWARD_CASE("backward valid", (void)0, SN_OK, NULL, NULL);
+    BACKWARD_CASE("backward valid with segments", (f->p.query_segment_ids = f->segq, f->p.key_segment_ids = f->segk),
+                  SN_OK, NULL, NULL);
+    BACKWARD_CASE("backward scale 0", f->p.scale = 0.0f, SN_OK, NULL, NULL);
+    BACKWARD_CASE("backward negative scale", f->p.scale = -0.5f, SN_OK, NULL, NULL);
+    BACKWARD_CASE("backward NaN allowed", (g->dout[3] = NAN, f->p.flags = SN_FLAG_ALLOW_NON_FINITE), SN_OK, NULL, NULL);
+
+    /* The forward's checks come first, with the forward's messages. */
+    {
+        backward_init(&fx, &bx);
+        expect("backward problem NULL", backward_call(&fx, &bx, NULL, &fx.layout), SN_INVALID_ARGUMENT, "problem is NULL", NULL);
+        expect("backward layout NULL", backward_call(&fx, &bx, &fx.p, NULL), SN_INVALID_ARGUMENT, "layout is NULL", NULL);
+    }
+    BACKWARD_CASE("backward heads not dividing", f->p.kv_heads = 3, SN_INVALID_ARGUMENT, "problem->kv_heads = 3", NULL);
+    BACKWARD_CASE("backward head_dim 12", f->p.head_dim = 12, SN_UNSUPPORTED, "problem->head_dim = 12", NULL);
+    BACKWARD_CASE("backward key_blocks", f->layout.key_blocks = 4, SN_INVALID_LAYOUT, "layout->key_blocks = 4", NULL);
+    BACKWARD_CASE("backward column out of range", f->col_indices[4] = 5, SN_INVALID_LAYOUT, "layout->col_indices[4]", NULL);
+
+    /* Buffers: NULL and lengths, in argument order. */
+    BACKWARD_CASE("backward q NULL", f->q_ptr = NULL, SN_INVALID_ARGUMENT, "q is NULL", NULL);
+    BACKWARD_CASE("backward out NULL", g->out_ptr = NULL, SN_INVALID_ARGUMENT, "out is NULL", NULL);
+    BACKWARD_CASE("backward lse NULL (required)", (g->lse_ptr = NULL, g->lse_len = 0), SN_INVALID_ARGUMENT, "lse is NULL", NULL);
+    BACKWARD_CASE("backward dout NULL", g->dout_ptr = NULL, SN_INVALID_ARGUMENT, "dout is NULL", NULL);
+    BACKWARD_CASE("backward dq NULL", g->dq_ptr = NULL, SN_INVALID_ARGUMENT, "dq is NULL", NULL);
+    BACKWARD_CASE("backward dk NULL", g->dk_ptr = NULL, SN_INVALID_ARGUMENT, "dk is NULL", NULL);
+    BACKWARD_CASE("backward dv NULL", g->dv_ptr = NULL, SN_INVALID_ARGUMENT, "dv is NULL", NULL);
+    BACKWARD_CASE("backward v short", f->v_len = 100, SN_BUFFER_TOO_SMALL, "v_len = 100", "2240");
+    BACKWARD_CASE("backward out short", g->out_len = 2559, SN_BUFFER_TOO_SMALL, "out_len = 2559", "2560");
+    BACKWARD_CASE("backward lse short", g->lse_len = 159, SN_BUFFER_TOO_SMALL, "lse_len = 159", "160");
+    BACKWARD_CASE("backward dout short", g->dout_len = 0, SN_BUFFER_TOO_SMALL, "dout_len = 0", "2560");
+    BACKWARD_CASE("backward dq short", g->dq_len = 1, SN_BUFFER_TOO_SMALL, "dq_len = 1", "2560");
+    BACKWARD_CASE("backward dk short", g->dk_len = 2239, SN_BUFFER_TOO_SMALL, "dk_len = 2239", "2240");
+    BACKWARD_CASE("backward dv short", g->dv_len = 7, SN_BUFFER_TOO_SMALL, "dv_len = 7", "2240");
+
+    /* Overlaps: every gradient against every input (layout arrays and segment ids included) and each other.
+     * Only ranges are compared (nothing is written on failure). */
+    BACKWARD_CASE("dq overlaps q", g->dq_ptr = f->q + 8, SN_INVALID_ARGUMENT, "dq overlaps q", NULL);
+    BACKWARD_CASE("dk overlaps k", g->dk_ptr = f->k, SN_INVALID_ARGUMENT, "dk overlaps k", NULL);
+    BACKWARD_CASE("dv overlaps v", g->dv_ptr = f->v + 100, SN_INVALID_ARGUMENT, "dv overlaps v", NULL);
+    BACKWARD_CASE("dq overlaps out", g->dq_ptr = f->out + 1, SN_INVALID_ARGUMENT, "dq overlaps out", NULL);
+    BACKWARD_CASE("dk overlaps lse", g->dk_ptr = f->lse + 5, SN_INVALID_ARGUMENT, "dk overlaps lse", NULL);
+    BACKWARD_CASE("dv overlaps dout", g->dv_ptr = g->dout + 3, SN_INVALID_ARGUMENT, "dv overlaps dout", NULL);
+    /* The layout's arrays and the segment ids are moved into a gradient's range (with their values). */
+    BACKWARD_CASE("dq overlaps row_offsets",
+                  (f->layout.row_offsets = memcpy(g->dq + 2000, f->row_offsets, sizeof f->row_offsets)),
+                  SN_INVALID_ARGUMENT, "dq overlaps layout->row_offsets", NULL);
+    BACKWARD_CASE("dk overlaps col_indices",
+                  (f->layout.col_indices = memcpy(g->dk + 7, f->col_indices, sizeof f->col_indices)),
+                  SN_INVALID_ARGUMENT, "dk overlaps layout->col_indices", NULL);
+    BACKWARD_CASE("dv overlaps key segment ids",
+                  (f->p.query_segment_ids = f->segq, f->p.key_segment_ids = memcpy(g->dv + 100, f->segk, sizeof f->segk)),
+                  SN_INVALID_ARGUMENT, "dv overlaps problem->key_segment_ids", NULL);
+    BACKWARD_CASE("dq overlaps query segment ids",
+                  (f->p.key_segment_ids = f->segk, f->p.query_segment_ids = memcpy(g->dq + 1, f->segq, sizeof f->segq)),
+                  SN_INVALID_ARGUMENT, "dq overlaps problem->query_segment_ids", NULL);
+    BACKWARD_CASE("dk overlaps dv", g->dk_ptr = g->dv + 16, SN_INVALID_ARGUMENT, "dk overlaps dv", NULL);
+    BACKWARD_CASE("dq overlaps dk", g->dq_ptr = g->dk + 1000 - B * HQ * LQ * D + 1, SN_INVALID_ARGUMENT, "dq overlaps dk", NULL);
+    BACKWARD_CASE("dq is dv", g->dq_ptr = g->dv, SN_INVALID_ARGUMENT, "dq overlaps", NULL);
+
+    /* Data: q, k, v as the forward; out and dout finite; lse finite or -inf. */
+    BACKWARD_CASE("backward NaN in k", f->k[7] = NAN, SN_NON_FINITE, "k[7]", "nan");
+    BACKWARD_CASE("backward inf in out", f->out[D + 1] = INFINITY, SN_NON_FINITE, "out[17] (batch 0, head 0, token 1, channel 1)", "inf");
+    BACKWARD_CASE("backward NaN in dout", g->dout[5] = NAN, SN_NON_FINITE, "dout[5]", "nan");
+    BACKWARD_CASE("backward +inf in lse", f->lse[11] = INFINITY, SN_NON_FINITE, "lse[11]", "inf");
+    BACKWARD_CASE("backward NaN in lse", f->lse[0] = NAN, SN_NON_FINITE, "lse[0]", "nan");
+    BACKWARD_CASE("backward -inf in lse is an empty row", f->lse[2] = -INFINITY, SN_OK, NULL, NULL);
+}
+
 static void info_cases(void)
 {
     ++cases_run;
@@ -272,6 +387,7 @@ int main(void)
 {
     forward_cases();
     merge_cases();
+    backward_cases();
     info_cases();
     printf("%d validation cases, %d failures\n", cases_run, test_failures);
     return test_failures == 0 ? 0 : 1;

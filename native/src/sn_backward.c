@@ -1,0 +1,133 @@
+/* sn_attention_backward: validate (sn_validate.h: the forward's order, with the backward's buffers), plan,
+ * transpose the layout, then run the dq pass and the dk/dv pass of the selected variant in parallel
+ * (sn_backward_kernel.h). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sn_backward_kernel.h"
+#include "sn_error.h"
+#include "sn_kernel.h"
+#include "sn_parallel.h"
+#include "sn_validate.h"
+
+/* The backward variant matching the forward's choice (sn_dispatch.c), so SPARSENATIVE_ISA caps both. */
+static const sn_backward_kernel* sn_select_backward_kernel(void)
+{
+    const char* name = sn_select_kernel()->name;
+#if defined(SN_HAVE_X86_VARIANTS)
+    if (strcmp(name, sn_backward_kernel_avx512.name) == 0) return &sn_backward_kernel_avx512;
+    if (strcmp(name, sn_backward_kernel_avx2.name) == 0) return &sn_backward_kernel_avx2;
+#endif
+    (void)name;
+    return &sn_backward_kernel_generic;
+}
+
+/* The transpose (CSC) of every list of a validated layout: see sn_backward_plan. *offsets and *rows are
+ * malloc'd (the caller frees them). */
+static sn_status sn_transpose_layout(const sn_plan* p, const sn_layout* layout, int32_t** offsets_out,
+                                     int32_t** rows_out)
+{
+    const int64_t QB = p->query_blocks, KB = p->key_blocks;
+    int32_t* offsets = calloc((size_t)(p->num_layouts * (KB + 1)), sizeof(int32_t));
+    int32_t* rows = malloc(sizeof(int32_t) * (size_t)(layout->num_col_indices > 0 ? layout->num_col_indices : 1));
+    if (offsets == NULL || rows == NULL) {
+        free(offsets);
+        free(rows);
+        return sn_fail(SN_OUT_OF_MEMORY, "cannot allocate the layout's transpose (%d blocks)", layout->num_col_indices);
+    }
+    for (int32_t l = 0; l < p->num_layouts; ++l) {
+        const int32_t* ro = layout->row_offsets + l * (QB + 1);
+        const int32_t* ci = layout->col_indices + p->list_base[l];
+        int32_t* co = offsets + l * (KB + 1);
+        int32_t* cr = rows + p->list_base[l];
+        for (int32_t e = 0; e < ro[QB]; ++e) ++co[ci[e] + 1];
+        for (int64_t kb = 0; kb < KB; ++kb) co[kb + 1] += co[kb];
+        /* Rows in increasing order fill each column in increasing order; `next` walks each column. */
+        int32_t* next = malloc(sizeof(int32_t) * (size_t)(KB > 0 ? KB : 1));
+        if (next == NULL) {
+            free(offsets);
+            free(rows);
+            return sn_fail(SN_OUT_OF_MEMORY, "cannot allocate the layout's transpose (%lld key blocks)", (long long)KB);
+        }
+        memcpy(next, co, sizeof(int32_t) * (size_t)KB);
+        for (int32_t qb = 0; qb < QB; ++qb)
+            for (int32_t e = ro[qb]; e < ro[qb + 1]; ++e) cr[next[ci[e]]++] = qb;
+        free(next);
+    }
+    *offsets_out = offsets;
+    *rows_out = rows;
+    return SN_OK;
+}
+
+typedef struct sn_backward_context {
+    const sn_backward_plan* plan;
+    const sn_backward_kernel* kernel;
+} sn_backward_context;
+
+static void sn_dq_run(const void* context, void* scratch, int64_t item)
+{
+    const sn_backward_context* ctx = context;
+    ctx->kernel->dq_item(ctx->plan, scratch, item);
+}
+
+static void sn_dkv_run(const void* context, void* scratch, int64_t item)
+{
+    const sn_backward_context* ctx = context;
+    ctx->kernel->dkv_item(ctx->plan, scratch, item);
+}
+
+SN_API sn_status sn_attention_backward(const sn_problem* problem, const sn_layout* layout,
+                                       const float* q, size_t q_len,
+                                       const float* k, size_t k_len,
+                                       const float* v, size_t v_len,
+                                       const float* out, size_t out_len,
+                                       const float* lse, size_t lse_len,
+                                       const float* dout, size_t dout_len,
+                                       float* dq, size_t dq_len,
+                                       float* dk, size_t dk_len,
+                                       float* dv, size_t dv_len)
+{
+    sn_clear_error();
+    const sn_backward_buffers buffers = { q, k, v, out, lse, dout, dq, dk, dv,
+                                          q_len, k_len, v_len, out_len, lse_len, dout_len, dq_len, dk_len, dv_len };
+    sn_layout_shape shape;
+    int64_t* list_base = NULL;
+    sn_status st = sn_check_problem(problem);
+    if (st != SN_OK || (st = sn_validate_layout(layout, problem, &shape, &list_base)) != SN_OK) return st;
+    sn_plan plan;
+    sn_plan_init(&plan, problem, &shape, SN_DTYPE_F32);
+    if ((st = sn_check_backward_buffers(&plan, layout, &buffers)) != SN_OK ||
+        ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 && (st = sn_check_backward_finite(&plan, &buffers)) != SN_OK)) {
+        free(list_base);
+        return st;
+    }
+    plan.row_offsets = layout->row_offsets;
+    plan.col_indices = layout->col_indices;
+    plan.list_base = list_base;
+    plan.q = q;
+    plan.k = k;
+    plan.v = v;
+    plan.lse = (float*)(uintptr_t)lse; /* read only: the plan's lse is the forward's output slot */
+
+    int32_t* csc_offsets = NULL;
+    int32_t* csc_rows = NULL;
+    if ((st = sn_transpose_layout(&plan, layout, &csc_offsets, &csc_rows)) != SN_OK) {
+        free(list_base);
+        return st;
+    }
+    const sn_backward_plan bp = {
+        &plan, out, dout, dq, dk, dv, csc_offsets, csc_rows,
+        (int64_t)plan.batch * plan.query_heads * plan.query_blocks,
+        (int64_t)plan.batch * plan.kv_heads * plan.key_blocks,
+    };
+    const sn_backward_context ctx = { &bp, sn_select_backward_kernel() };
+    const int32_t threads = problem->num_threads == 0 ? sn_cpu_count() : problem->num_threads;
+    const size_t scratch = ctx.kernel->scratch_bytes(&plan);
+    st = sn_parallel_for(threads, bp.dq_items, scratch, sn_dq_run, &ctx);
+    if (st == SN_OK) st = sn_parallel_for(threads, bp.dkv_items, scratch, sn_dkv_run, &ctx);
+    free(csc_rows);
+    free(csc_offsets);
+    free(list_base);
+    return st;
+}
