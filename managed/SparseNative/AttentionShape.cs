@@ -40,6 +40,15 @@ public readonly record struct AttentionShape(int Batch, int QueryHeads, int KeyV
     /// <summary>Key blocks for a block size: <c>ceil(KeyLength / blockSize)</c>.</summary>
     public int KeyBlocks(int blockSize) => BlockLayout.BlocksFor(KeyLength, blockSize);
 
+    // The record printer would also print the derived properties, and GroupSize divides by KeyValueHeads: an invalid
+    // shape (the one an error message or a log line most needs to show) must print too. So: the six sizes only.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Batch = {Batch}, QueryHeads = {QueryHeads}, KeyValueHeads = {KeyValueHeads}, ");
+        builder.Append($"QueryLength = {QueryLength}, KeyLength = {KeyLength}, HeadDim = {HeadDim}");
+        return true;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending size when the shape is not valid.</summary>
     /// <param name="paramName">The argument name to report.</param>
     public void Validate(string paramName = "shape")

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace SparseNative;
 
@@ -49,6 +50,10 @@ public static partial class SparseAttention
             throw new ArgumentException("output overlaps query, key or value; it must be a separate buffer.", "output");
         if (!lse.IsEmpty && (lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(o)))
             throw new ArgumentException("logSumExp overlaps another tensor; it must be a separate buffer.", "logSumExp");
+        // The segment ids are read by every work item, after others wrote their outputs. (The layout's arrays belong to
+        // the BlockLayout, which copies what it is built from, so no caller span can alias them.)
+        SegmentsApart(MemoryMarshal.AsBytes(o), "output", settings);
+        SegmentsApart(MemoryMarshal.AsBytes(lse), "logSumExp", settings);
 
         if (options.CheckFinite)
         {
@@ -57,6 +62,15 @@ public static partial class SparseAttention
             Finite(v, "value", shape.HeadDim);
         }
         return new AttentionProblem(q, k, v, o, lse, settings);
+    }
+
+    private static void SegmentsApart(ReadOnlySpan<byte> output, string name, in ProblemSettings settings)
+    {
+        if (output.IsEmpty || settings.QuerySegmentIds.IsEmpty) return;
+        if (output.Overlaps(MemoryMarshal.AsBytes(settings.QuerySegmentIds.Span)))
+            throw new ArgumentException($"{name} overlaps QuerySegmentIds; it must be a separate buffer.", name);
+        if (output.Overlaps(MemoryMarshal.AsBytes(settings.KeySegmentIds.Span)))
+            throw new ArgumentException($"{name} overlaps KeySegmentIds; it must be a separate buffer.", name);
     }
 
     /// <summary>The element counts the shape implies, for host spans and device buffers alike (<paramref name="logSumExp"/>: null when absent).</summary>

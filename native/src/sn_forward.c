@@ -29,7 +29,7 @@ static sn_status sn_plan_build(sn_plan* plan, int64_t** list_base, const sn_prob
     if (st != SN_OK || (st = sn_validate_layout(layout, problem, &shape, list_base)) != SN_OK) return st;
     sn_plan_init(plan, problem, &shape, SN_DTYPE_F32);
     if ((st = sn_check_buffers(plan, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len)) != SN_OK ||
-        (st = sn_check_overlaps(plan, sizeof(float), q, k, v, out, lse)) != SN_OK ||
+        (st = sn_check_overlaps(plan, sizeof(float), q, k, v, out, lse, layout)) != SN_OK ||
         ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 &&
          (st = sn_check_finite_inputs(plan, sn_find_non_finite_f32, q, k, v)) != SN_OK)) {
         free(*list_base);

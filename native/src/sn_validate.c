@@ -147,19 +147,36 @@ sn_status sn_check_buffers(const sn_plan* p, const void* q, size_t q_len, const 
 }
 
 sn_status sn_check_overlaps(const sn_plan* p, size_t element_size, const void* q, const void* k, const void* v,
-                            const void* out, const float* lse)
+                            const void* out, const float* lse, const sn_layout* layout)
 {
-    /* out is written while q, k, v are read (by other threads), so any overlap would be a data race. */
+    /* out and lse are written while every input is read (by other threads, and a work item reads the layout
+     * and segment ids after earlier items wrote their outputs), so any overlap is a data race or worse. */
     const int64_t es = (int64_t)element_size, lse_bytes = p->lse_count * (int64_t)sizeof(float);
+    const int64_t i32 = (int64_t)sizeof(int32_t);
     const struct { const char* name; const void* ptr; int64_t bytes; } inputs[] = {
-        { "q", q, p->q_count * es }, { "k", k, p->kv_count * es }, { "v", v, p->kv_count * es }, { "lse", lse, lse_bytes },
+        { "q", q, p->q_count * es },
+        { "k", k, p->kv_count * es },
+        { "v", v, p->kv_count * es },
+        { "layout->row_offsets", layout != NULL ? layout->row_offsets : NULL,
+          (int64_t)p->num_layouts * (p->query_blocks + 1) * i32 },
+        { "layout->col_indices", layout != NULL ? layout->col_indices : NULL,
+          layout != NULL ? (int64_t)layout->num_col_indices * i32 : 0 },
+        { "problem->query_segment_ids", p->query_segment_ids, (int64_t)p->batch * p->query_length * i32 },
+        { "problem->key_segment_ids", p->key_segment_ids, (int64_t)p->batch * p->key_length * i32 },
     };
-    for (size_t i = 0; i < 4; ++i) {
-        if (inputs[i].ptr != NULL && sn_ranges_overlap(out, p->q_count * es, inputs[i].ptr, inputs[i].bytes))
-            return sn_fail(SN_INVALID_ARGUMENT, "out overlaps %s: the output must be a separate buffer", inputs[i].name);
-        if (lse != NULL && i < 3 && sn_ranges_overlap(lse, lse_bytes, inputs[i].ptr, inputs[i].bytes))
-            return sn_fail(SN_INVALID_ARGUMENT, "lse overlaps %s: the output must be a separate buffer", inputs[i].name);
+    const struct { const char* name; const void* ptr; int64_t bytes; } outputs[] = {
+        { "out", out, p->q_count * es }, { "lse", lse, lse_bytes },
+    };
+    for (size_t o = 0; o < sizeof outputs / sizeof outputs[0]; ++o) {
+        if (outputs[o].ptr == NULL) continue;
+        for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; ++i)
+            if (inputs[i].ptr != NULL &&
+                sn_ranges_overlap(outputs[o].ptr, outputs[o].bytes, inputs[i].ptr, inputs[i].bytes))
+                return sn_fail(SN_INVALID_ARGUMENT, "%s overlaps %s: the output must be a separate buffer",
+                               outputs[o].name, inputs[i].name);
     }
+    if (lse != NULL && sn_ranges_overlap(out, p->q_count * es, lse, lse_bytes))
+        return sn_fail(SN_INVALID_ARGUMENT, "out overlaps lse: the output must be a separate buffer");
     return SN_OK;
 }
 

@@ -57,9 +57,11 @@ sn_status sn_check_buffers(const sn_plan* plan, const void* q, size_t q_len, con
                            const void* v, size_t v_len, const void* out, size_t out_len, const float* lse,
                            size_t lse_len);
 
-/* out overlaps none of q, k, v, lse and lse none of q, k, v (elements of element_size bytes; lse is float). */
+/* Neither output (out, lse) overlaps an input the call reads: q, k, v (elements of element_size bytes), the
+ * plan's segment ids and, when layout != NULL, the layout's row_offsets and col_indices; nor out overlaps lse.
+ * layout is NULL where the layout's arrays are not caller memory (the CUDA library's uploaded layouts). */
 sn_status sn_check_overlaps(const sn_plan* plan, size_t element_size, const void* q, const void* k,
-                            const void* v, const void* out, const float* lse);
+                            const void* v, const void* out, const float* lse, const sn_layout* layout);
 
 /* Finds the first NaN/infinity in n elements of data, or returns -1; stores its value in *value. */
 typedef int64_t (*sn_non_finite_finder)(const void* data, int64_t n, double* value);

@@ -156,6 +156,28 @@ static void forward_cases(void)
     /* Only the ranges are compared (nothing is written on failure): out may run on into the fixture's k. */
     FORWARD_CASE("out overlaps q", f->out_ptr = f->q + 8, SN_INVALID_ARGUMENT, "out overlaps q", NULL);
     FORWARD_CASE("lse overlaps k", f->lse_ptr = f->k + 5, SN_INVALID_ARGUMENT, "lse overlaps k", NULL);
+    /* Outputs over the other inputs a work item reads (a later item would read indices an earlier one overwrote):
+     * the arrays are copied into out or lse, so their content stays valid and only the overlap is wrong. */
+    FORWARD_CASE("out overlaps row_offsets",
+                 (memcpy(f->out + 64, f->row_offsets, sizeof f->row_offsets), f->layout.row_offsets = (const int32_t*)(f->out + 64)),
+                 SN_INVALID_ARGUMENT, "out overlaps layout->row_offsets", NULL);
+    FORWARD_CASE("out overlaps col_indices",
+                 (memcpy(f->out + 2000, f->col_indices, 8 * sizeof(int32_t)), f->layout.col_indices = (const int32_t*)(f->out + 2000)),
+                 SN_INVALID_ARGUMENT, "out overlaps layout->col_indices", NULL);
+    FORWARD_CASE("lse overlaps col_indices",
+                 (memcpy(f->lse + 3, f->col_indices, 8 * sizeof(int32_t)), f->layout.col_indices = (const int32_t*)(f->lse + 3)),
+                 SN_INVALID_ARGUMENT, "lse overlaps layout->col_indices", NULL);
+    FORWARD_CASE("lse overlaps row_offsets",
+                 (memcpy(f->lse + 100, f->row_offsets, sizeof f->row_offsets), f->layout.row_offsets = (const int32_t*)(f->lse + 100)),
+                 SN_INVALID_ARGUMENT, "lse overlaps layout->row_offsets", NULL);
+    FORWARD_CASE("out overlaps query segments",
+                 (memset(f->out, 0, sizeof f->out), f->p.query_segment_ids = (const int32_t*)(f->out + 1000),
+                  f->p.key_segment_ids = f->segk),
+                 SN_INVALID_ARGUMENT, "out overlaps problem->query_segment_ids", NULL);
+    FORWARD_CASE("lse overlaps key segments",
+                 (memset(f->lse, 0, sizeof f->lse), f->p.query_segment_ids = f->segq, f->p.key_segment_ids = (const int32_t*)f->lse),
+                 SN_INVALID_ARGUMENT, "lse overlaps problem->key_segment_ids", NULL);
+    FORWARD_CASE("out overlaps lse", f->lse_ptr = f->out + 7, SN_INVALID_ARGUMENT, "out overlaps lse", NULL);
 
     /* Layout. */
     FORWARD_CASE("block size 48", f->layout.block_size = 48, SN_INVALID_LAYOUT, "layout->block_size = 48", "16, 32, 64 or 128");

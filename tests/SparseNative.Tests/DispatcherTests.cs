@@ -55,6 +55,11 @@ public class DispatcherTests
             Assert.Contains(lines, l => l.Contains($"chose {first}"));
             Assert.True(TestData.RelativeError(o1, expected) <= Tolerances.ForwardRelative);
             Assert.True(TestData.RelativeError(o2, expected) <= Tolerances.ForwardRelative);
+            // The first call's output is the returned backend's result (not the last candidate's): bitwise that backend run alone.
+            var alone = new float[S.QueryElements];
+            SparseAttention.Forward(q, k, v, alone, S, L, new AttentionOptions { Backend = first });
+            Assert.Equal(alone, o1);
+            Assert.Equal(o2, o1);
         }
         finally
         {

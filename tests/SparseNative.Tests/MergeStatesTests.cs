@@ -67,4 +67,56 @@ public class MergeStatesTests
             SparseAttention.MergeStates(o, [float.NaN], o, [0f], new float[8], new float[1], s));
         Assert.Equal("logSumExpA", ex.ParamName);
     }
+
+    public static TheoryData<string, string, string> BadMerges => new()
+    {
+        { "output-partly-over-outputA", "output", "output overlaps outputA (only the very same memory" },
+        { "output-over-logSumExp", "output", "output overlaps logSumExp" },
+        { "logSumExp-partly-over-logSumExpB", "logSumExp", "logSumExp overlaps logSumExpB" },
+        { "logSumExp-over-outputB", "logSumExp", "logSumExp overlaps outputB" },
+        { "format", "format", "not a TensorFormat" },
+        { "nan-lse-last-row", "logSumExpB", "logSumExpB[3] = NaN" },
+        { "inf-output", "outputA", "outputA[5] = " + float.PositiveInfinity },
+    };
+
+    [Theory, MemberData(nameof(BadMerges))]
+    public void BadInputIsRejectedBeforeAnythingIsWritten(string fault, string param, string message)
+    {
+        // One buffer holds everything, so that partial overlaps can be made; a rejected call must leave it untouched.
+        var s = new AttentionShape(1, 2, 2, 2, 2, 4);
+        int n = (int)s.QueryElements, m = (int)s.LogSumExpElements;
+        var all = TestData.Random(4 * n + 4 * m, 7);
+        for (int i = 3 * n; i < 3 * n + 3 * m; i++) all[i] = -Math.Abs(all[i]);
+        int oA = 0, oB = n, o = 2 * n, lA = 3 * n, lB = 3 * n + m, l = 3 * n + 2 * m; // start of each tensor in all
+        var format = TensorFormat.Bhsd;
+        switch (fault)
+        {
+            case "output-partly-over-outputA": o = 1; break;
+            case "output-over-logSumExp": l = 2 * n + 3; break;
+            case "logSumExp-partly-over-logSumExpB": l = lB + 1; break;
+            case "logSumExp-over-outputB": l = n + 2; break;
+            case "format": format = (TensorFormat)7; break;
+            case "nan-lse-last-row": all[lB + m - 1] = float.NaN; break;
+            case "inf-output": all[oA + 5] = float.PositiveInfinity; break;
+        }
+        var before = all.ToArray();
+        var ex = Assert.ThrowsAny<ArgumentException>(() => SparseAttention.MergeStates(all.AsSpan(oA, n), all.AsSpan(lA, m),
+            all.AsSpan(oB, n), all.AsSpan(lB, m), all.AsSpan(o, n), all.AsSpan(l, m), s, format));
+        Assert.Equal(param, ex.ParamName);
+        Assert.Contains(message, ex.Message);
+        Assert.Equal(before, all);
+    }
+
+    [Fact]
+    public void ExactlyInPlaceIsAllowedOnEitherSide()
+    {
+        var s = new AttentionShape(1, 1, 1, 3, 3, 8);
+        var oA = TestData.Random(24, 1); var oB = TestData.Random(24, 2);
+        float[] lA = [0.5f, -1f, float.NegativeInfinity], lB = [0.25f, float.NegativeInfinity, 2f];
+        var expected = new float[24]; var lExpected = new float[3];
+        SparseAttention.MergeStates(oA, lA, oB, lB, expected, lExpected, s);
+        SparseAttention.MergeStates(oA, lA, oB, lB, oB, lB, s);
+        Assert.Equal(expected, oB);
+        Assert.Equal(lExpected, lB);
+    }
 }

@@ -80,4 +80,29 @@ public class PatternsValidationTests
         Assert.Equal(16_777_216, oneBlock.QueryBlocks);
         Assert.Equal(16_777_216, oneBlock.ActiveBlocks);
     }
+
+    // Counts whose products overflow an int (row offsets = lists × (query blocks + 1), the lcm of two list counts) are
+    // ArgumentExceptions naming the count, not an OverflowException or IndexOutOfRangeException from deep inside.
+    public static TheoryData<string, string> Overflows() => new()
+    {
+        { "BigBird.heads", "heads" }, { "Variable.heads", "heads" }, { "Strided.numLayouts", "numLayouts" },
+        { "FromPredicate", "layoutCount" }, { "Union", "other" },
+    };
+
+    [Theory, MemberData(nameof(Overflows))]
+    public void Counts_whose_products_overflow_name_the_count(string builder, string param)
+    {
+        const int huge = 1_500_000_000;
+        Action build = builder switch
+        {
+            "BigBird.heads" => () => BlockPatterns.BigBird(16, 16, numRandomBlocks: 1, numGlobalBlocks: 0, heads: huge),
+            "Variable.heads" => () => BlockPatterns.Variable(16, 16, numRandomBlocks: 1, heads: huge),
+            "Strided.numLayouts" => () => BlockPatterns.Strided(16, 16, 1, 1, numLayouts: huge),
+            "FromPredicate" => () => BlockLayout.FromPredicate(16, 65536, 1, 65536, (_, _, _) => true),
+            _ => () => BlockLayout.FromPredicate(16, 1, 1, 65537, (_, _, _) => true)
+                .Union(BlockLayout.FromPredicate(16, 1, 1, 65539, (_, _, _) => true)),
+        };
+        var ex = Assert.ThrowsAny<ArgumentException>(build);
+        Assert.Equal(param, ex.ParamName);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Xunit;
 
@@ -47,6 +48,16 @@ public class ValidationTests
             lseLen: which == "logSumExp" ? S.LogSumExpElements - 1 : null));
         Assert.Equal(which, ex.ParamName);
         Assert.Contains("elements", ex.Message);
+    }
+
+    [Fact]
+    public void An_invalid_shape_still_prints()
+    {
+        // Logging the shape that failed validation must not throw (the record printer once divided by KeyValueHeads).
+        var shape = new AttentionShape(1, 4, 0, 16, 16, 8);
+        Assert.Equal("AttentionShape { Batch = 1, QueryHeads = 4, KeyValueHeads = 0, QueryLength = 16, KeyLength = 16, HeadDim = 8 }",
+            shape.ToString());
+        Assert.Contains("KeyValueHeads", Fails(() => shape.Validate()).Message);
     }
 
     [Fact]
@@ -173,6 +184,39 @@ public class ValidationTests
         var k = TestData.Random(S.KeyElements, 2);
         var ex = Fails(() => SparseAttention.Forward(q, k, k, q, S, L));
         Assert.Equal("output", ex.ParamName);
+    }
+
+    [Theory]
+    [InlineData("output", "QuerySegmentIds")] [InlineData("output", "KeySegmentIds")] [InlineData("logSumExp", "KeySegmentIds")]
+    public void Output_overlapping_the_segment_ids(string output, string ids)
+    {
+        // The ids live in the first elements of the output (as int32 bits): a work item would read ids another overwrote.
+        var q = TestData.Random(S.QueryElements, 1);
+        var k = TestData.Random(S.KeyElements, 2);
+        var o = new float[S.QueryElements];
+        var lse = new float[S.LogSumExpElements];
+        var host = output == "output" ? o : lse;
+        var aliased = new IntView(host, S.QueryLength).Ids;
+        var separate = new int[S.QueryLength];
+        var opts = new AttentionOptions
+        {
+            Backend = Backend.Reference,
+            QuerySegmentIds = ids == "QuerySegmentIds" ? aliased : separate,
+            KeySegmentIds = ids == "KeySegmentIds" ? aliased : separate,
+        };
+        var ex = Fails(() => SparseAttention.Forward(q, k, k, o, S, L, opts, lse));
+        Assert.Equal(output, ex.ParamName);
+        Assert.Contains(ids, ex.Message);
+    }
+
+    /// <summary>An int view of the first <c>count</c> elements of a float array, as a Memory (the ids a caller could alias).</summary>
+    private sealed class IntView(float[] host, int count) : MemoryManager<int>
+    {
+        public Memory<int> Ids => CreateMemory(count);
+        public override Span<int> GetSpan() => MemoryMarshal.Cast<float, int>(host.AsSpan(0, count));
+        public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+        public override void Unpin() { }
+        protected override void Dispose(bool disposing) { }
     }
 
     [Fact]

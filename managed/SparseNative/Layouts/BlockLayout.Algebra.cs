@@ -44,8 +44,11 @@ public sealed partial class BlockLayout
             throw new InvalidLayoutException(
                 $"Cannot combine a {QueryBlocks}×{KeyBlocks} layout of block {BlockSize} with a {other.QueryBlocks}×{other.KeyBlocks} layout of block {other.BlockSize}.",
                 nameof(other));
-        int lists = Lcm(LayoutCount, other.LayoutCount);
-        var combined = Build(BlockSize, QueryBlocks, KeyBlocks, lists, (l, r, row) =>
+        long lists = Lcm(LayoutCount, other.LayoutCount);
+        if (lists > int.MaxValue)
+            throw new ArgumentException(
+                $"Combining {LayoutCount} with {other.LayoutCount} list(s) needs lcm = {lists} lists, more than {int.MaxValue}.", nameof(other));
+        var combined = Build(BlockSize, QueryBlocks, KeyBlocks, (int)lists, (l, r, row) =>
         {
             var a = Row(l % LayoutCount, r);
             var b = other.Row(l % other.LayoutCount, r);
@@ -61,7 +64,7 @@ public sealed partial class BlockLayout
                 for (; i < a.Length; i++) row.Add(a[i]);
                 for (; j < b.Length; j++) row.Add(b[j]);
             }
-        });
+        }, nameof(other));
         return combined.WithCausal(IsCausal || other.IsCausal);
     }
 
@@ -89,13 +92,13 @@ public sealed partial class BlockLayout
         return Build(BlockSize, QueryBlocks, KeyBlocks, heads, (l, r, row) =>
         {
             foreach (int c in Row(l % LayoutCount, r)) row.Add(c);
-        }).WithCausal(IsCausal);
+        }, nameof(heads)).WithCausal(IsCausal);
     }
 
-    private static int Lcm(int a, int b)
+    private static long Lcm(int a, int b)
     {
         int x = a, y = b;
         while (y != 0) (x, y) = (y, x % y);
-        return checked(a / x * b);
+        return (long)(a / x) * b; // both below 2^31: the product fits a long
     }
 }

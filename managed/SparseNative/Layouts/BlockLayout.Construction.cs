@@ -92,7 +92,7 @@ public sealed partial class BlockLayout
         return Build(blockSize, qb, kb, lc, (l, r, row) =>
         {
             for (int c = 0; c < kb; c++) if (mask[l, r, c]) row.Add(c);
-        });
+        }, nameof(mask));
     }
 
     /// <summary>Builds a layout from a predicate over (list, query block, key block). Costs one call per grid cell.</summary>
@@ -123,12 +123,17 @@ public sealed partial class BlockLayout
     /// <summary>
     /// The generator behind every builder: <paramref name="fillRow"/> adds the key blocks of one (list, row) in any order,
     /// possibly with repeats and out-of-range values, which are dropped; rows are then sorted and de-duplicated.
-    /// Works row by row, so a layout of 1M tokens never touches its whole block grid.
+    /// Works row by row, so a layout of 1M tokens never touches its whole block grid. <paramref name="countName"/> is the
+    /// caller's parameter that set <paramref name="layoutCount"/>, named when the offsets would not fit in one array.
     /// </summary>
     internal static BlockLayout Build(int blockSize, int queryBlocks, int keyBlocks, int layoutCount,
-        Action<int, int, List<int>> fillRow)
+        Action<int, int, List<int>> fillRow, string countName = "layoutCount")
     {
-        var offsets = new int[layoutCount * (queryBlocks + 1)];
+        long offsetCount = (long)layoutCount * ((long)queryBlocks + 1);
+        if (offsetCount > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(countName, layoutCount,
+                $"{layoutCount} list(s) × ({queryBlocks} query blocks + 1) = {offsetCount} row offsets exceed the {Array.MaxLength} an array can hold.");
+        var offsets = new int[offsetCount];
         var columns = new List<int>();
         var row = new List<int>();
         for (int l = 0; l < layoutCount; l++)

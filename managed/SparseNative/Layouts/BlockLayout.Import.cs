@@ -34,7 +34,7 @@ public sealed partial class BlockLayout
         {
             int at = (h * numBlocks + r) * numBlocks;
             for (int c = 0; c < numBlocks; c++) if (values[at + c] == 1) row.Add(c);
-        });
+        }, nameof(numHeads));
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ public static partial class BlockPatterns
             }
             picker.AddPicks(h, r, end, numRandomBlocks, row);
             AddSlidingAndGlobalColumns(row, r, w, Math.Min(g, end), end);
-        }).WithCausal(unidirectional);
+        }, nameof(heads)).WithCausal(unidirectional);
     }
 
     /// <summary>

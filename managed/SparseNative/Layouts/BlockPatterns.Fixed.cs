@@ -89,7 +89,7 @@ public static partial class BlockPatterns
                 if (unidirectional && r < s) break;   // starts ascend: no later range is visible from row r
                 for (long c = s; c < s + (long)numGlobalBlocks && c < nb; c++) row.Add((int)c);
             }
-        }).WithCausal(unidirectional);
+        }, nameof(heads)).WithCausal(unidirectional);
     }
 
     private static bool IsInAnyRange(int[] starts, int width, int r)

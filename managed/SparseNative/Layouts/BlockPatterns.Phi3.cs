@@ -43,7 +43,7 @@ public static partial class BlockPatterns
             // Vertical part: k ≡ −(h·s + 1) (mod verticalStride), k ≤ q. Repeats with the local part are dropped by Build.
             long first = ((-(h * step + 1)) % verticalStride + verticalStride) % verticalStride;
             for (long k = first; k <= q; k += verticalStride) row.Add((int)k);
-        }).WithCausal(true);
+        }, nameof(numLayouts)).WithCausal(true);
     }
 
     /// <summary>

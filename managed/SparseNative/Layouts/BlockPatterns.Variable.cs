@@ -96,6 +96,6 @@ public static partial class BlockPatterns
                 if (unidirectional && r < s) break;
                 for (int c = s; c < e; c++) row.Add(c);
             }
-        }).WithCausal(unidirectional);
+        }, nameof(heads)).WithCausal(unidirectional);
     }
 }

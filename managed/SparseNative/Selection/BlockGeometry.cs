@@ -47,7 +47,8 @@ internal readonly struct BlockGeometry
         if (!o.KeepDiagonal && o.KeepLocalWindow == 0) return;
         var (first, last) = Diagonal(r);
         int w = o.KeepLocalWindow;
-        int lo = Math.Max(0, first - w), hi = Math.Min(candidates - 1, last + w);
+        // In long arithmetic: a window near int.MaxValue means "every block", not an overflowed, empty range.
+        int lo = (int)Math.Max(0L, (long)first - w), hi = (int)Math.Min(candidates - 1L, (long)last + w);
         for (int c = lo; c <= hi; c++) keep[c] = true;
     }
 }

@@ -280,7 +280,7 @@ static sn_status forward_host(const sn_problem* problem, const sn_layout* layout
     sn_plan plan;
     sn_status s = snc_plan_call(&plan, problem, &shape, dtype);
     if (s != SN_OK) return s;
-    s = snc_check_host_buffers(&plan, problem->flags, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
+    s = snc_check_host_buffers(&plan, problem->flags, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len, layout);
     if (s != SN_OK) return s;
 
     const size_t es = snc_dtype_size(dtype);

@@ -68,7 +68,7 @@ sn_status snc_check_device_pointers(const sn_plan* p, const void* q, const void*
     }
     if (lse != NULL && ((uintptr_t)lse & 3u) != 0)
         return sn_fail(SN_INVALID_ARGUMENT, "lse = %p: must be 4-byte aligned", (const void*)lse);
-    return sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse);
+    return sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, NULL); /* the layout is on the device */
 }
 
 /* The first NaN/infinity among n binary16 (exponent bits 0x7C00) or bfloat16 (0x7F80) values, or -1. */
@@ -96,10 +96,10 @@ static int64_t snc_find_non_finite_bf16(const void* data, int64_t n, double* val
 
 sn_status snc_check_host_buffers(const sn_plan* p, int32_t flags, const void* q, size_t q_len, const void* k,
                                  size_t k_len, const void* v, size_t v_len, const void* out, size_t out_len,
-                                 const float* lse, size_t lse_len)
+                                 const float* lse, size_t lse_len, const sn_layout* layout)
 {
     sn_status s = sn_check_buffers(p, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
-    if (s == SN_OK) s = sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse);
+    if (s == SN_OK) s = sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, layout);
     if (s != SN_OK || (flags & SN_FLAG_ALLOW_NON_FINITE) != 0) return s;
     const sn_non_finite_finder find = p->dtype == SNC_DTYPE_F32   ? sn_find_non_finite_f32
                                       : p->dtype == SNC_DTYPE_F16 ? snc_find_non_finite_f16

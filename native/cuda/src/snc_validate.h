@@ -25,11 +25,11 @@ sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layou
 sn_status snc_check_device_pointers(const sn_plan* plan, const void* q, const void* k, const void* v,
                                     const void* out, const float* lse);
 
-/* Host data: sn_check_buffers, sn_check_overlaps and, unless SN_FLAG_ALLOW_NON_FINITE, the NaN/infinity scan of
- * q, k, v in their dtype. */
+/* Host data: sn_check_buffers, sn_check_overlaps (with the host layout's arrays; layout may be NULL) and,
+ * unless SN_FLAG_ALLOW_NON_FINITE, the NaN/infinity scan of q, k, v in their dtype. */
 sn_status snc_check_host_buffers(const sn_plan* plan, int32_t flags, const void* q, size_t q_len, const void* k,
                                  size_t k_len, const void* v, size_t v_len, const void* out, size_t out_len,
-                                 const float* lse, size_t lse_len);
+                                 const float* lse, size_t lse_len, const sn_layout* layout);
 
 #ifdef __cplusplus
 }

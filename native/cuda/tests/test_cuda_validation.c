@@ -167,20 +167,20 @@ static void test_buffers(void)
     uint16_t* v = calloc(nkv, 2);
     uint16_t* out = calloc(nq, 2);
     float* lse = calloc(nlse, 4);
-    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse), SN_OK, NULL, "host buffers");
-    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv - 1, v, nkv, out, nq, lse, nlse), SN_BUFFER_TOO_SMALL,
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_OK, NULL, "host buffers");
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv - 1, v, nkv, out, nq, lse, nlse, NULL), SN_BUFFER_TOO_SMALL,
            "k_len = 25599", "short k");
-    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, NULL, 5), SN_INVALID_ARGUMENT,
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, NULL, 5, NULL), SN_INVALID_ARGUMENT,
            "lse is NULL but lse_len = 5", "null lse with length");
-    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, q, nq, lse, nlse), SN_INVALID_ARGUMENT,
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, q, nq, lse, nlse, NULL), SN_INVALID_ARGUMENT,
            "out overlaps q", "out aliasing q");
     k[3] = 0x7E00u; /* f16 NaN */
-    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse), SN_NON_FINITE, "k[3]",
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_NON_FINITE, "k[3]",
            "NaN in k");
-    expect(snc_check_host_buffers(&params, SN_FLAG_ALLOW_NON_FINITE, q, nq, k, nkv, v, nkv, out, nq, lse, nlse),
+    expect(snc_check_host_buffers(&params, SN_FLAG_ALLOW_NON_FINITE, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL),
            SN_OK, NULL, "NaN allowed");
     k[3] = 0x7BFFu; /* the largest finite f16 */
-    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse), SN_OK, NULL, "65504 is finite");
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_OK, NULL, "65504 is finite");
 
     expect(snc_check_device_pointers(&params, q, k, v, out, lse), SN_OK, NULL, "device pointers");
     expect(snc_check_device_pointers(&params, (char*)q + 2, k, v, out, lse), SN_INVALID_ARGUMENT, "16-byte aligned",

@@ -116,6 +116,21 @@ public class TopKSelectionTests
         }
     }
 
+    [Theory]
+    [InlineData(int.MaxValue)] [InlineData(int.MaxValue - 1)] [InlineData(1 << 30)]
+    public void AWindowNearIntMaxValueKeepsEveryCausallyPossibleBlock(int window)
+    {
+        // first - w and last + w are taken in long arithmetic: an overflowed range would keep nothing, not the diagonal.
+        var s = new AttentionShape(1, 1, 1, 70, 200, 8);
+        var (q, k, _) = TestData.Qkv(s, 9);
+        var layout = BlockSelection.TopK(q, k, s, 16, new TopKOptions { K = 0, Causal = true, KeepFirstBlocks = 0, KeepDiagonal = true, KeepLocalWindow = window });
+        for (int r = 0; r < layout.QueryBlocks; r++)
+        {
+            var expected = Enumerable.Range(0, layout.KeyBlocks).Where(c => BruteSelection.CausallyPossible(s, 16, r, c));
+            Assert.Equal(expected, layout.Row(0, r).ToArray());
+        }
+    }
+
     [Fact]
     public void CausalSelectionNeverPicksAFullyMaskedBlock()
     {
