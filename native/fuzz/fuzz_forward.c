@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     /* Corrupt one offset now and then: decreasing, negative, huge, past the columns. */
     if (rows_total > 0 && fuzz_u8(&in) >= 230) {
         const uint32_t at = fuzz_u32(&in, 2) % (uint32_t)rows_total;
-        offsets[at] = fuzz_dim(&in, 16) - 8;
+        offsets[at] = (int32_t)(uint32_t)((int64_t)fuzz_dim(&in, 16) - 8); /* wraps: INT32_MIN - 8 is a huge offset */
     }
     const uint8_t ncsel = fuzz_u8(&in);
     const int64_t declared = ncsel < 230 ? total : ncsel < 250 ? total + (int32_t)(ncsel % 5) - 2 : fuzz_dim(&in, 64);
