@@ -39,7 +39,7 @@ struct snc_emu_uint3 { unsigned x, y, z; };
 struct alignas(16) float4 { float x, y, z, w; };
 struct alignas(16) uint4 { unsigned x, y, z, w; };
 typedef struct CUstream_st* cudaStream_t;
-enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1 };
+enum cudaError_t : int { cudaSuccess = 0, cudaErrorInvalidValue = 1 }; // fixed type: the runtime header adds 2 and 100
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 using std::min;
 
