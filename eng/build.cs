@@ -21,7 +21,7 @@ static class Driver
           test   build, then CTest (C library), the managed tests, the managed CUDA tests on the CPU-emulated CUDA
                  library, the command-line tool tests, the NEON tests under qemu (linux-arm64), the packed-package
                  consumer test; the last line is "N passed, N failed, N skipped". `test STEP...` runs only the
-                 steps named: ctest managed cuda-emu cli neon-qemu consumer
+                 steps named: ctest managed cuda-emu cli fuzz neon-qemu consumer
           demo   16k-token BigBird attention: backend, time, density, speedup over dense, error vs the reference
           bench  the quick benchmark (FMA peak, every backend, ONNX Runtime peers); extra args go to it
           pack   the SparseNative and SparseNative.Cli NuGet packages into artifacts/packages, versioned
@@ -39,7 +39,7 @@ static class Driver
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
-    static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "neon-qemu", "consumer"];
+    static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "fuzz", "neon-qemu", "consumer"];
 
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";
@@ -195,6 +195,13 @@ static class Driver
                 break;
             case "cli":
                 RunXunit(tally, "command-line tool tests", $"tests/SparseNative.Cli.Tests/bin/{Config}/net10.0/SparseNative.Cli.Tests{Exe}", [], step);
+                break;
+            case "fuzz":
+                // Each managed fuzz harness for a bounded time on its committed corpus (docs/RELIABILITY.md).
+                RunSuite(tally, "managed fuzz harnesses, 30 s each on the committed corpus",
+                    $"tests/SparseNative.Fuzz/bin/{Config}/net10.0/SparseNative.Fuzz{Exe}",
+                    ["run", "--seconds", "30", "--corpus", "tests/SparseNative.Fuzz/corpus", "--findings", Path.Combine(Results, "fuzz-findings"),
+                     "--junit", ResultFile(step)], step, new() { ["DOTNET_GCHeapHardLimit"] = "0x40000000" });
                 break;
             case "neon-qemu":
                 if (BuildNativeArm64())

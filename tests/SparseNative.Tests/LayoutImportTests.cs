@@ -150,4 +150,10 @@ public class LayoutImportTests
     [Fact]
     public void FromOnnxRuntime_rejects_an_unsupported_block_size() =>
         Assert.Equal("blockSize", Assert.ThrowsAny<ArgumentException>(() => BlockLayout.FromOnnxRuntime(OrtRows, OrtCols, 2, 24)).ParamName);
+
+    // Found by the layout-import fuzz harness: 65536 × (2³⁰)² wrapped to 0 in 64 bits, so an empty array passed the length
+    // check and the import read past it (IndexOutOfRangeException).
+    [Fact]
+    public void FromDeepSpeed_rejects_sizes_whose_product_wraps_64_bits() =>
+        Assert.Equal("layout", Assert.Throws<InvalidLayoutException>(() => BlockLayout.FromDeepSpeed([], 65536, 1 << 30, 16)).ParamName);
 }

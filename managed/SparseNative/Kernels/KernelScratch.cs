@@ -14,6 +14,11 @@ internal sealed unsafe class KernelScratch
     /// <summary>Native buffers this thread's scratch has allocated so far (tests check that steady-state calls add none).</summary>
     public long Allocations { get; private set; }
 
+    private static long s_peakBytes;
+
+    /// <summary>The largest scratch any one thread has held in this process, in bytes (the stress tests report it).</summary>
+    public static long PeakBytes => Interlocked.Read(ref s_peakBytes);
+
     private float* _buffer;
     private long _capacity; // floats
 
@@ -31,6 +36,8 @@ internal sealed unsafe class KernelScratch
             _buffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
             _capacity = floats;
             Allocations++;
+            long bytes = floats * sizeof(float), peak;
+            while (bytes > (peak = Interlocked.Read(ref s_peakBytes)) && Interlocked.CompareExchange(ref s_peakBytes, bytes, peak) != peak) { }
         }
         return _buffer;
     }

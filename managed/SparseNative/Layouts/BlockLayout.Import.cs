@@ -18,7 +18,8 @@ public sealed partial class BlockLayout
         ValidateBlockSize(blockSize, nameof(blockSize));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numHeads);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numBlocks);
-        long expected = (long)numHeads * numBlocks * numBlocks;
+        // 128-bit: heads × blocks² can pass 2⁶⁴ and wrap to a length that matches (0 for 65536 heads of 2³⁰ blocks).
+        Int128 expected = (Int128)numHeads * numBlocks * numBlocks;
         if (layout.Length != expected)
             throw new InvalidLayoutException(
                 $"layout has {layout.Length} values; ({numHeads} heads, {numBlocks}, {numBlocks}) needs {expected}.", nameof(layout));
