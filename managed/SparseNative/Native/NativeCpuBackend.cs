@@ -33,6 +33,27 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
         }
     }
 
+    public override string? BackwardUnavailableReason => null;
+
+    public override void Backward(in BackwardProblem b)
+    {
+        ref readonly var p = ref b.Forward;
+        var layout = p.Layout;
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
+        {
+            try
+            {
+                SparseNativeApi.AttentionBackward(NativeStructs.Problem(p, segQ, segK), NativeStructs.Layout(layout, rows, cols),
+                    p.Query, p.Key, p.Value, p.Output, p.LogSumExp, b.OutputGradient, b.QueryGradient, b.KeyGradient, b.ValueGradient);
+            }
+            catch (SparseNativeException e)
+            {
+                throw NativeErrors.ToException(Backend.NativeCpu, e.Status, e.NativeMessage);
+            }
+        }
+    }
+
     /// <summary>One call of <c>sn_attention_forward</c>, its failure mapped by <see cref="NativeErrors"/>.</summary>
     internal static void Run(in SnProblem problem, in SnLayout layout, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
         ReadOnlySpan<float> v, Span<float> output, Span<float> lse)
