@@ -35,8 +35,10 @@ public sealed record AttentionOptions
     public ReadOnlyMemory<int> KeySegmentIds { get; init; }
 
     /// <summary>
-    /// Check Q, K and V for NaN and ∞ before computing (one vectorised pass, small next to the attention itself).
-    /// Turn off only when the inputs are known to be finite.
+    /// Check Q, K and V for NaN and ∞ before computing, and that their magnitudes cannot overflow float32 inside the kernel
+    /// (HeadDim·max|q|·max|k|·max(1, |scale|·log₂e) and KeyLength·max|v| at most float.MaxValue / 2; docs/SEMANTICS.md):
+    /// one vectorised pass, small next to the attention itself. Turn off only when the inputs are known to be finite and
+    /// of ordinary size; past these limits the results are then unspecified (never a crash).
     /// </summary>
     public bool CheckFinite { get; init; } = true;
 

@@ -40,8 +40,8 @@ public static partial class SparseAttention
 
         if (options.CheckFinite)
         {
-            Finite(output, "output", shape.HeadDim);
-            Finite(dO, "outputGradient", shape.HeadDim);
+            _ = Finite(output, "output", shape.HeadDim);
+            _ = Finite(dO, "outputGradient", shape.HeadDim);
             for (int r = 0; r < lse.Length; r++)
                 if (float.IsNaN(lse[r]) || float.IsPositiveInfinity(lse[r]))
                     throw new ArgumentException(

@@ -57,11 +57,8 @@ public static partial class SparseAttention
         SegmentsApart(MemoryMarshal.AsBytes(lse), "logSumExp", settings);
 
         if (options.CheckFinite)
-        {
-            Finite(q, "query", shape.HeadDim);
-            Finite(k, "key", shape.HeadDim);
-            Finite(v, "value", shape.HeadDim);
-        }
+            InputRange(Finite(q, "query", shape.HeadDim), Finite(k, "key", shape.HeadDim), Finite(v, "value", shape.HeadDim),
+                shape, settings.Scale);
         return new AttentionProblem(q, k, v, o, lse, settings);
     }
 
@@ -103,23 +100,45 @@ public static partial class SparseAttention
             throw new ArgumentException($"{name} has {actual} elements; the shape needs {formula} = {expected}.", name);
     }
 
-    private static void Finite(ReadOnlySpan<float> x, string name, int headDim)
+    /// <summary>
+    /// Throws unless every element is finite; returns the largest magnitude. One vectorised pass: MaxMagnitude is NaN or ∞
+    /// exactly when some element is, and only then is the tensor rescanned element by element for the message.
+    /// </summary>
+    private static float Finite(ReadOnlySpan<float> x, string name, int headDim)
     {
-        // x·0 is 0 for finite x and NaN for NaN or ±∞, so one vectorised dot product finds any non-finite value.
-        // A chunk whose finite values overflow the sum is rescanned element by element, so the check has no false alarm.
-        const int chunk = 1 << 14;
-        for (int start = 0; start < x.Length; start += chunk)
-        {
-            var part = x.Slice(start, Math.Min(chunk, x.Length - start));
-            if (float.IsFinite(TensorPrimitives.Sum(part) * 0f)) continue;
-            for (int i = 0; i < part.Length; i++)
-                if (!float.IsFinite(part[i]))
-                {
-                    long at = start + i;
-                    throw new ArgumentException(
-                        $"{name}[{at}] (token row {at / headDim}, feature {at % headDim}) is {part[i]}; inputs must be finite " +
-                        "(set AttentionOptions.CheckFinite = false to skip this check).", name);
-                }
-        }
+        if (x.IsEmpty) return 0f;
+        float largest = Math.Abs(TensorPrimitives.MaxMagnitude(x));
+        if (float.IsFinite(largest)) return largest;
+        for (int i = 0; i < x.Length; i++)
+            if (!float.IsFinite(x[i]))
+                throw new ArgumentException(
+                    $"{name}[{i}] (token row {i / headDim}, feature {i % headDim}) is {x[i]}; inputs must be finite " +
+                    "(set AttentionOptions.CheckFinite = false to skip this check).", name);
+        return largest;
+    }
+
+    /// <summary>
+    /// Finite inputs can still overflow float32 inside a kernel where the true answer is finite: a score q·k (scaled by
+    /// scale·log2 e before or after the sum, whichever a backend does), or the unnormalised sum of up to KeyLength values
+    /// weighted by at most 1. Both are bounded from the largest magnitudes (|q·k| ≤ HeadDim·max|q|·max|k|) and must stay
+    /// below half of float.MaxValue, which leaves room for subtracting the running max. The bounds lie far beyond any
+    /// trained model's activations (|q|, |k| of order 1e18 at HeadDim 128); the C library applies the same ones.
+    /// </summary>
+    private static void InputRange(double maxQuery, double maxKey, double maxValue, AttentionShape shape, float scale)
+    {
+        const double limit = float.MaxValue / 2.0;
+        double factor = Math.Max(1.0, Math.Abs((double)scale) * Kernels.Exp2Polynomial.Log2E);
+        double score = shape.HeadDim * maxQuery * maxKey * factor;
+        if (score > limit || maxQuery * factor > limit)
+            throw new ArgumentException(
+                $"max|query| = {maxQuery:G4} and max|key| = {maxKey:G4} at HeadDim {shape.HeadDim} and scale {scale:G4}: scores " +
+                $"can reach {score:G4} and overflow float32 (HeadDim·max|q|·max|k|·max(1, |scale|·log2 e) must not exceed " +
+                $"{limit:G4}); scale the query or key down (or set AttentionOptions.CheckFinite = false to skip this check).",
+                "query");
+        if (shape.KeyLength * maxValue > limit)
+            throw new ArgumentException(
+                $"max|value| = {maxValue:G4} over KeyLength {shape.KeyLength}: the weighted sum of values can overflow float32 " +
+                $"(KeyLength·max|v| must not exceed {limit:G4}); scale the value down (or set AttentionOptions.CheckFinite = " +
+                "false to skip this check).", "value");
     }
 }

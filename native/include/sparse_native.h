@@ -62,7 +62,10 @@ enum sn_status_code {
     SN_OUT_OF_MEMORY = 4,    /* scratch memory could not be allocated                                    */
     SN_INTERNAL = 5,         /* a bug in the library; the message says where                              */
     SN_BUFFER_TOO_SMALL = 6, /* a *_len argument is smaller than the shape requires                      */
-    SN_NON_FINITE = 7        /* NaN or infinity in q, k, v (or in merge inputs) while checking is on      */
+    SN_NON_FINITE = 7        /* NaN or infinity in q, k, v (or in merge inputs) while checking is on, or
+                                finite q, k, v so large that float32 could overflow in the kernel:
+                                head_dim*max|q|*max|k|*max(1, |scale|*log2 e) or key_length*max|v|
+                                above FLT_MAX/2 (the message starts "q, k:" or "v:")                    */
 };
 
 /* ---------------------------------------------------------------------------------------------------
@@ -78,9 +81,10 @@ enum sn_format { SN_FORMAT_BHSD = 0, SN_FORMAT_BSHD = 1 };
 /* sn_problem.flags (a bit set; unknown bits are rejected so that new flags cannot be silently ignored). */
 enum sn_flags {
     SN_FLAG_CAUSAL = 1,          /* key j is visible to query i only if j <= i + (Lk - Lq) (bottom-right) */
-    SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity scan of q, k, v (a pass over all inputs, as
-                                    costly as the attention itself when decoding one query against a
-                                    long cache); results for such input are then unspecified (NaN)     */
+    SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity and range scan of q, k, v (a pass over all
+                                    inputs, as costly as the attention itself when decoding one query
+                                    against a long cache); results for such input are then unspecified
+                                    (NaN, infinity), never an access outside the buffers               */
 };
 
 /* Identifiers for sn_struct_layout(). */

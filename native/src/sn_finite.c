@@ -18,26 +18,44 @@ static inline uint32_t sn_bits(float x)
     return u;
 }
 
+/* The largest |x| of a chunk as bits (sign cleared): finite values order like their bit patterns, and
+ * NaN/infinity (an all-ones exponent) lie above every finite one. An integer max reduction vectorises. */
+static uint32_t sn_chunk_max_bits(const float* restrict x, int64_t n)
+{
+    uint32_t top = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const uint32_t u = sn_bits(x[i]) & 0x7fffffffu;
+        top = u > top ? u : top;
+    }
+    return top;
+}
+
 /* Nonzero if any element has an all-ones exponent (NaN or infinity). */
 static uint32_t sn_chunk_has_special(const float* restrict x, int64_t n)
 {
-    uint32_t any = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        uint32_t e = sn_bits(x[i]) & SN_EXP_MASK;
-        any |= (uint32_t)(e == SN_EXP_MASK);
+    return sn_chunk_max_bits(x, n) >= SN_EXP_MASK;
+}
+
+int64_t sn_scan_finite(const float* x, int64_t n, float* max_magnitude)
+{
+    uint32_t top = 0;
+    for (int64_t start = 0; start < n; start += SN_SCAN_CHUNK) {
+        int64_t len = n - start < SN_SCAN_CHUNK ? n - start : SN_SCAN_CHUNK;
+        const uint32_t chunk = sn_chunk_max_bits(x + start, len);
+        if (chunk < SN_EXP_MASK) {
+            top = chunk > top ? chunk : top;
+            continue;
+        }
+        for (int64_t i = start; i < start + len; ++i)
+            if ((sn_bits(x[i]) & SN_EXP_MASK) == SN_EXP_MASK) return i;
     }
-    return any;
+    if (max_magnitude != NULL) memcpy(max_magnitude, &top, sizeof top);
+    return -1;
 }
 
 int64_t sn_find_non_finite(const float* x, int64_t n)
 {
-    for (int64_t start = 0; start < n; start += SN_SCAN_CHUNK) {
-        int64_t len = n - start < SN_SCAN_CHUNK ? n - start : SN_SCAN_CHUNK;
-        if (!sn_chunk_has_special(x + start, len)) continue;
-        for (int64_t i = start; i < start + len; ++i)
-            if ((sn_bits(x[i]) & SN_EXP_MASK) == SN_EXP_MASK) return i;
-    }
-    return -1;
+    return sn_scan_finite(x, n, NULL);
 }
 
 int64_t sn_find_nan_or_pos_inf(const float* x, int64_t n)

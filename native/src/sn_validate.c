@@ -2,6 +2,7 @@
  * sn_validate_layout.c); shared by both libraries. Every message names the argument or field and its value. */
 #include "sn_validate.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -183,9 +184,37 @@ sn_status sn_check_overlaps(const sn_plan* p, size_t element_size, const void* q
 int64_t sn_find_non_finite_f32(const void* data, int64_t n, double* value)
 {
     const float* x = (const float*)data;
-    const int64_t i = sn_find_non_finite(x, n);
-    if (i >= 0) *value = (double)x[i];
+    float top = 0.0f;
+    const int64_t i = sn_scan_finite(x, n, &top);
+    *value = i >= 0 ? (double)x[i] : (double)top;
     return i;
+}
+
+/* Finite inputs can still overflow float32 inside the kernel, where the answer is finite: a score
+ * q.k (scaled by scale*log2 e before or after the sum, whichever a backend does) or the unnormalised
+ * sum of up to key_length values weighted by at most 1. Both are bounded from the largest magnitudes
+ * (|q.k| <= head_dim * max|q| * max|k|); half of FLT_MAX leaves room for the subtraction of the
+ * running max. Beyond these bounds the call is refused rather than answered with NaN or a wrong 0.
+ * The bounds lie far beyond any trained model's activations (|q|, |k| of order 1e18 at head_dim 128). */
+static sn_status sn_check_input_range(const sn_plan* p, double max_q, double max_k, double max_v)
+{
+    const double limit = FLT_MAX / 2.0;
+    const double log2e = 1.44269504088896340736;
+    const double factor = fabs((double)p->scale) * log2e > 1.0 ? fabs((double)p->scale) * log2e : 1.0;
+    const double score = (double)p->head_dim * max_q * max_k * factor;
+    if (score > limit || max_q * factor > limit)
+        return sn_fail(SN_NON_FINITE,
+                       "q, k: max|q| = %g, max|k| = %g, head_dim = %lld, scale = %g: scores can reach %g and "
+                       "overflow float32 (the bound head_dim*max|q|*max|k|*max(1, |scale|*log2 e) must not exceed "
+                       "%g); scale q or k down (or set SN_FLAG_ALLOW_NON_FINITE to skip this check)",
+                       max_q, max_k, (long long)p->head_dim, (double)p->scale, score, limit);
+    if ((double)p->key_length * max_v > limit)
+        return sn_fail(SN_NON_FINITE,
+                       "v: max|v| = %g over key_length = %lld keys: the weighted sum can overflow float32 (the bound "
+                       "key_length*max|v| must not exceed %g); scale v down (or set SN_FLAG_ALLOW_NON_FINITE to skip "
+                       "this check)",
+                       max_v, (long long)p->key_length, limit);
+    return SN_OK;
 }
 
 sn_status sn_check_finite_inputs(const sn_plan* p, sn_non_finite_finder find, const void* q, const void* k,
@@ -196,10 +225,14 @@ sn_status sn_check_finite_inputs(const sn_plan* p, sn_non_finite_finder find, co
         { "k", k, p->kv_count, p->kv_heads, p->key_length },
         { "v", v, p->kv_count, p->kv_heads, p->key_length },
     };
+    double max_magnitude[3];
     for (size_t n = 0; n < 3; ++n) {
         double value = 0.0;
         const int64_t i = find(inputs[n].data, inputs[n].count, &value);
-        if (i < 0) continue;
+        if (i < 0) {
+            max_magnitude[n] = value;
+            continue;
+        }
         int64_t b, h, t, c;
         sn_coordinates(p->format, inputs[n].heads, inputs[n].length, p->head_dim, i, &b, &h, &t, &c);
         return sn_fail(SN_NON_FINITE,
@@ -207,7 +240,7 @@ sn_status sn_check_finite_inputs(const sn_plan* p, sn_non_finite_finder find, co
                        "(set SN_FLAG_ALLOW_NON_FINITE to skip this check)",
                        inputs[n].name, (long long)i, (long long)b, (long long)h, (long long)t, (long long)c, value);
     }
-    return SN_OK;
+    return sn_check_input_range(p, max_magnitude[0], max_magnitude[1], max_magnitude[2]);
 }
 
 sn_status sn_check_backward_buffers(const sn_plan* p, const sn_layout* layout, const sn_backward_buffers* b)

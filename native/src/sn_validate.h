@@ -15,7 +15,8 @@
  *  SN_BUFFER_TOO_SMALL   only a *_len argument below what the shape needs
  *  SN_UNSUPPORTED        valid by the contract but not by the kernels (head_dim % 8 != 0 here; more limits in
  *                        the CUDA layer)
- *  SN_NON_FINITE         NaN or infinity found by the data scan
+ *  SN_NON_FINITE         NaN or infinity found by the data scan, or finite inputs so large that a score
+ *                        or the weighted sum of values could overflow float32 (sn_check_finite_inputs)
  * Every failure sets the thread-local message (sn_error.h) of the library the unit is compiled into. */
 #ifndef SN_VALIDATE_H
 #define SN_VALIDATE_H
@@ -63,13 +64,17 @@ sn_status sn_check_buffers(const sn_plan* plan, const void* q, size_t q_len, con
 sn_status sn_check_overlaps(const sn_plan* plan, size_t element_size, const void* q, const void* k,
                             const void* v, const void* out, const float* lse, const sn_layout* layout);
 
-/* Finds the first NaN/infinity in n elements of data, or returns -1; stores its value in *value. */
+/* Finds the first NaN/infinity in n elements of data and stores its value in *value; or, when all are
+ * finite, returns -1 and stores their largest magnitude in *value. */
 typedef int64_t (*sn_non_finite_finder)(const void* data, int64_t n, double* value);
 
 /* The finder for float32 data. */
 int64_t sn_find_non_finite_f32(const void* data, int64_t n, double* value);
 
-/* Scans q, k, v with `find`; the message names the tensor, index, coordinates and value. */
+/* Scans q, k, v with `find`; the message names the tensor, index, coordinates and value. Then the range:
+ * head_dim*max|q|*max|k|*max(1, |scale|*log2 e) and key_length*max|v| must not exceed FLT_MAX/2, or a
+ * score or the weighted sum of values could overflow float32 in the kernels (SN_NON_FINITE, naming q, k
+ * or v). */
 sn_status sn_check_finite_inputs(const sn_plan* plan, sn_non_finite_finder find, const void* q, const void* k,
                                  const void* v);
 

@@ -178,6 +178,19 @@ static void named_cases(uint64_t* rng)
             run_named(scale_names[i], o, rng);
         }
 
+    /* Scores near +-1e30 (finite, far beyond any model's): the softmax is one-hot, and a row whose scores are
+     * all hugely negative is still a row with keys, not an empty one. */
+    static const float huge_scales[] = { 1e30f, -1e30f };
+    for (int i = 0; i < 2; ++i)
+        for (int causal = 0; causal <= 1; ++causal) {
+            o = base_options();
+            o.scale = huge_scales[i];
+            o.causal = causal;
+            o.query_length = 70;
+            o.key_length = 45;
+            run_named(i == 0 ? "scale 1e30" : "scale -1e30", o, rng);
+        }
+
     o = base_options();
     o.head_dim = 128;
     o.scale = 1.0f;

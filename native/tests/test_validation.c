@@ -212,6 +212,16 @@ static void forward_cases(void)
     FORWARD_CASE("inf in k", f->k[LK * D + 2] = INFINITY, SN_NON_FINITE, "k[1122] (batch 0, head 1, token 0, channel 2)", "inf");
     FORWARD_CASE("-inf in v, BSHD", (f->v[HKV * D + 3] = -INFINITY, f->p.format = SN_FORMAT_BSHD), SN_NON_FINITE,
                  "v[35] (batch 0, head 0, token 1, channel 3)", "-inf");
+    /* Finite inputs whose scores, or whose weighted sum of values, could overflow float32. */
+    FORWARD_CASE("scores could overflow", (f->q[5] = 1e19f, f->k[9] = -1e19f), SN_NON_FINITE,
+                 "q, k: max|q| = 1e+19, max|k| = 1e+19", "overflow float32");
+    FORWARD_CASE("large scale, scores could overflow", (f->q[5] = 1e4f, f->k[9] = 1e4f, f->p.scale = 1e32f),
+                 SN_NON_FINITE, "q, k: max|q| = 10000", "scale = 1e+32");
+    FORWARD_CASE("values could overflow when summed", f->v[3] = 3e38f, SN_NON_FINITE, "v: max|v| = 3e+38",
+                 "key_length");
+    FORWARD_CASE("huge but safe scores", f->p.scale = 1e30f, SN_OK, NULL, NULL);
+    FORWARD_CASE("range not checked when non-finite allowed", (f->q[5] = 1e19f, f->k[9] = 1e19f,
+                 f->p.flags = SN_FLAG_ALLOW_NON_FINITE), SN_OK, NULL, NULL);
 }
 
 /* ---- merge ---- */
@@ -388,6 +398,8 @@ static void backward_cases(void)
 
     /* Data: q, k, v as the forward; out and dout finite; lse finite or -inf. */
     BACKWARD_CASE("backward NaN in k", f->k[7] = NAN, SN_NON_FINITE, "k[7]", "nan");
+    BACKWARD_CASE("backward scores could overflow", (f->q[2] = 1e19f, f->k[3] = 1e19f), SN_NON_FINITE, "q, k:",
+                  "overflow float32");
     BACKWARD_CASE("backward inf in out", f->out[D + 1] = INFINITY, SN_NON_FINITE, "out[17] (batch 0, head 0, token 1, channel 1)", "inf");
     BACKWARD_CASE("backward NaN in dout", g->dout[5] = NAN, SN_NON_FINITE, "dout[5]", "nan");
     BACKWARD_CASE("backward +inf in lse", f->lse[11] = INFINITY, SN_NON_FINITE, "lse[11]", "inf");

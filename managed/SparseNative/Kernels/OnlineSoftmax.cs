@@ -13,10 +13,17 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
     where TVec : unmanaged
 {
     /// <summary>
-    /// The running max before any key: finite, so that <c>old − new</c> is never ∞ − ∞, and so negative that
-    /// 2^(sentinel − anything real) is exactly 0. A query whose max is still the sentinel at the end saw no key.
+    /// The running max before any key: −∞, so that every finite score, however negative, counts as a key (a finite
+    /// sentinel such as −1e30 would make a row whose scores all lie below it look empty). A query whose max is still −∞
+    /// at the end saw no key.
     /// </summary>
-    public const float MaxSentinel = -1e30f;
+    public const float MaxSentinel = float.NegativeInfinity;
+
+    /// <summary>
+    /// What the exponents subtract instead of a −∞ max (a column with no key yet): the lowest finite float, so that
+    /// 2^(−∞ − shift) is 2^−∞ = 0 rather than 2^NaN. A finite max is its own shift.
+    /// </summary>
+    private const float LowestShift = -float.MaxValue;
 
     /// <summary>
     /// Replaces scores sT (keys × bq, masked entries −∞) by 2^(s − newMax), updates the running max m and sum l, and
@@ -41,7 +48,8 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
             }
             if (j < keys) max0 = TIsa.Max(max0, TIsa.Load(s + (long)j * bq));
             TVec newMax = TIsa.Max(max0, max1);
-            TVec a = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(oldMax, newMax));
+            TVec shift = TIsa.Max(newMax, TIsa.Broadcast(LowestShift));
+            TVec a = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(oldMax, shift));
             TIsa.Store(alpha + g, a);
             TIsa.Store(m + g, newMax);
 
@@ -49,8 +57,8 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
             for (j = 0; j + 2 <= keys; j += 2)
             {
                 float* s0 = s + (long)j * bq, s1 = s0 + bq;
-                TVec p0 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s0), newMax));
-                TVec p1 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s1), newMax));
+                TVec p0 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s0), shift));
+                TVec p1 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s1), shift));
                 TIsa.Store(s0, p0);
                 TIsa.Store(s1, p1);
                 sum0 = TIsa.Add(sum0, p0);
@@ -59,7 +67,7 @@ internal static unsafe class OnlineSoftmax<TIsa, TVec>
             if (j < keys)
             {
                 float* s0 = s + (long)j * bq;
-                TVec p0 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s0), newMax));
+                TVec p0 = Exp2Polynomial.Exp2<TIsa, TVec>(TIsa.Subtract(TIsa.Load(s0), shift));
                 TIsa.Store(s0, p0);
                 sum0 = TIsa.Add(sum0, p0);
             }

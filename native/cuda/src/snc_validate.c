@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sn_error.h"
 #include "sparse_native_cuda.h"
@@ -71,16 +72,35 @@ sn_status snc_check_device_pointers(const sn_plan* p, const void* q, const void*
     return sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, NULL); /* the layout is on the device */
 }
 
-/* The first NaN/infinity among n binary16 (exponent bits 0x7C00) or bfloat16 (0x7F80) values, or -1. */
+/* |x| of a finite binary16 or bfloat16 value given with its sign bit cleared. */
+static double snc_magnitude_16(uint16_t bits, uint16_t exponent)
+{
+    if (exponent == 0x7F80u) { /* bfloat16: the top half of a float32 */
+        const uint32_t wide = (uint32_t)bits << 16;
+        float f;
+        memcpy(&f, &wide, sizeof f);
+        return (double)f;
+    }
+    const int e = (bits >> 10) & 0x1F, m = bits & 0x3FF; /* binary16: 5 exponent bits, bias 15 */
+    return e == 0 ? ldexp((double)m, -24) : ldexp((double)(m + 1024), e - 25);
+}
+
+/* The first NaN/infinity among n binary16 (exponent bits 0x7C00) or bfloat16 (0x7F80) values, or -1 with
+ * the largest magnitude in *value (sn_non_finite_finder's contract). */
 static int64_t snc_find_non_finite_16(const void* data, int64_t n, uint16_t exponent, double* value)
 {
     const uint16_t* x = (const uint16_t*)data;
-    for (int64_t i = 0; i < n; ++i)
+    uint16_t top = 0;
+    for (int64_t i = 0; i < n; ++i) {
         if ((x[i] & exponent) == exponent) {
             const int nan = (x[i] & (uint16_t)~(exponent | 0x8000u)) != 0;
             *value = nan ? (double)NAN : (x[i] & 0x8000u) ? -(double)INFINITY : (double)INFINITY;
             return i;
         }
+        const uint16_t magnitude = (uint16_t)(x[i] & 0x7FFFu);
+        top = magnitude > top ? magnitude : top;
+    }
+    *value = snc_magnitude_16(top, exponent);
     return -1;
 }
 

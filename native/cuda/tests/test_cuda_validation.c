@@ -181,6 +181,20 @@ static void test_buffers(void)
            SN_OK, NULL, "NaN allowed");
     k[3] = 0x7BFFu; /* the largest finite f16 */
     expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_OK, NULL, "65504 is finite");
+    q[7] = 0xFBFFu; /* -65504: the f16 range cannot overflow a float32 score (64 * 65504^2 is far below FLT_MAX) */
+    expect(snc_check_host_buffers(&params, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_OK, NULL,
+           "largest f16 q and k");
+    /* bfloat16 has float32's range: q and k near 1e19 could overflow a score. */
+    sn_plan bf16;
+    expect(check_call(&p, &shape, SNC_DTYPE_BF16, &bf16), SN_OK, NULL, "bf16 problem");
+    q[7] = 0x5F0Au; k[3] = 0xDF0Au; /* +-9.95e18 */
+    expect(snc_check_host_buffers(&bf16, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_NON_FINITE,
+           "q, k: max|q| = 9.94", "bf16 scores could overflow");
+    q[7] = k[3] = 0;
+    v[5] = 0x7F7Fu; /* the largest finite bf16, summed over 100 keys */
+    expect(snc_check_host_buffers(&bf16, 0, q, nq, k, nkv, v, nkv, out, nq, lse, nlse, NULL), SN_NON_FINITE,
+           "v: max|v| = 3.38", "bf16 values could overflow when summed");
+    v[5] = 0;
 
     expect(snc_check_device_pointers(&params, q, k, v, out, lse), SN_OK, NULL, "device pointers");
     expect(snc_check_device_pointers(&params, (char*)q + 2, k, v, out, lse), SN_INVALID_ARGUMENT, "16-byte aligned",
