@@ -197,9 +197,10 @@ static class Driver
                 RunXunit(tally, "command-line tool tests", $"tests/SparseNative.Cli.Tests/bin/{Config}/net10.0/SparseNative.Cli.Tests{Exe}", [], step);
                 break;
             case "fuzz":
-                // Each managed fuzz harness for a bounded time on its committed corpus (docs/RELIABILITY.md).
-                RunSuite(tally, "managed fuzz harnesses, 30 s each on the committed corpus",
-                    $"tests/SparseNative.Fuzz/bin/{Config}/net10.0/SparseNative.Fuzz{Exe}",
+                // Each managed fuzz harness for a bounded time on its committed corpus, coverage-guided over the
+                // instrumented library (docs/RELIABILITY.md).
+                RunSuite(tally, "managed fuzz harnesses, coverage-guided, 30 s each on the committed corpus",
+                    Path.Combine(InstrumentedFuzzBuild(), $"SparseNative.Fuzz{Exe}"),
                     ["run", "--seconds", "30", "--corpus", "tests/SparseNative.Fuzz/corpus", "--findings", Path.Combine(Results, "fuzz-findings"),
                      "--junit", ResultFile(step)], step, new() { ["DOTNET_GCHeapHardLimit"] = "0x40000000" });
                 break;
@@ -218,6 +219,27 @@ static class Driver
                     ["tests/consumer/run.sh", Packages, ResultFile(step)], step);
                 break;
         }
+    }
+
+    // The fuzz driver is coverage-guided only over assemblies that the sharpfuzz tool has instrumented: instrument a copy
+    // of its build (the tests keep the plain assemblies), with the tool pinned in build/tools.
+    static string InstrumentedFuzzBuild()
+    {
+        string tools = Path.Combine(Root, "build", "tools"), sharpfuzz = Path.Combine(tools, "sharpfuzz" + Exe);
+        if (!File.Exists(sharpfuzz))
+            Checked("dotnet", ["tool", "install", "SharpFuzz.CommandLine", "--version", "2.3.0", "--tool-path", tools], quiet: true);
+        string source = Path.Combine(Root, "tests", "SparseNative.Fuzz", "bin", Config, "net10.0");
+        string target = Path.Combine(Root, "build", "fuzz-managed");
+        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+        foreach (var assembly in new[] { "SparseNative.dll", "SparseNative.Cli.dll" })
+            Checked(sharpfuzz, [Path.Combine(target, assembly)], quiet: true);
+        return target;
     }
 
     static string ResultFile(string name) => Path.Combine(Results, name + ".junit.xml");

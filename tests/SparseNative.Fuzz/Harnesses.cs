@@ -23,6 +23,13 @@ internal static class Harnesses
         ["cli-args"] = CliArguments,
     };
 
+    /// <summary>
+    /// Harnesses whose inputs state sizes outright (a command line asking for a 2³¹-token layout): there a large allocation
+    /// is what was asked for, not a size taken on trust from a few bytes, so the per-execution allocation bound of
+    /// <see cref="Campaign"/> does not apply (the fuzz step's GC heap limit still does).
+    /// </summary>
+    public static readonly IReadOnlySet<string> SizesFromArguments = new HashSet<string> { "cli-args" };
+
     /// <summary>Whether <paramref name="e"/> is one of the exceptions the API documents for bad input.</summary>
     public static bool IsDocumented(Exception e) => e is ArgumentException or BackendUnavailableException or NpyFormatException;
 

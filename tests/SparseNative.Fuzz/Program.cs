@@ -5,24 +5,36 @@ namespace SparseNative.Fuzz;
 
 /// <summary>
 /// <c>run [HARNESS...] --seconds N --corpus DIR [--junit FILE] [--findings DIR] [--seed S]</c>: runs every corpus input, then
-/// random mutations of them (bit flips, byte changes, inserts, deletes, splices) until the time is up. Deterministic for a
-/// seed and not coverage-guided. <c>libfuzzer HARNESS</c>: SharpFuzz's libFuzzer entry point, coverage-guided when the
-/// assemblies are instrumented with the <c>sharpfuzz</c> tool and the process is started by libfuzzer-dotnet.
+/// random mutations of the corpus (bit flips, byte changes, inserts, deletes, splices) until the time is up. When the
+/// library's assemblies are instrumented with the <c>sharpfuzz</c> tool, the run is coverage-guided (<see cref="Coverage"/>):
+/// a mutation that reaches a new edge joins the corpus it mutates. <c>libfuzzer HARNESS</c>: SharpFuzz's libFuzzer entry
+/// point, for a process started by libfuzzer-dotnet.
 /// </summary>
 internal static class Program
 {
     private static int Main(string[] args)
     {
+        Coverage.Initialize();
         if (args is ["libfuzzer", var name])
         {
             var harness = Harnesses.All[name];
             SharpFuzz.Fuzzer.LibFuzzer.Run(span => harness(span));
             return 0;
         }
+        if (args is ["replay", var replayed, .. var files])
+        {
+            // One harness on the given inputs, every exception shown whole: for a finding's input file.
+            foreach (var file in files)
+            {
+                try { Harnesses.All[replayed](File.ReadAllBytes(file)); Console.WriteLine($"{file}: ok"); }
+                catch (Exception e) { Console.WriteLine($"{file}: {e}"); }
+            }
+            return 0;
+        }
         if (args.Length == 0 || args[0] != "run")
         {
             Console.Error.WriteLine($"usage: run [{string.Join('|', Harnesses.All.Keys)}...] --seconds N --corpus DIR [--junit FILE] [--findings DIR] [--seed S]\n" +
-                                    "       libfuzzer HARNESS");
+                                    "       replay HARNESS FILE...\n       libfuzzer HARNESS");
             return 2;
         }
         var names = args.Skip(1).TakeWhile(a => !a.StartsWith("--")).ToList();
@@ -35,7 +47,7 @@ internal static class Program
 
         var results = names.Select(n => Campaign.Run(n, Harnesses.All[n], Path.Combine(corpus, n), TimeSpan.FromSeconds(seconds), findings, seed)).ToList();
         foreach (var r in results)
-            Console.WriteLine($"{r.Name}: {r.Executions} executions in {r.Seconds:F1} s over {r.CorpusSize} corpus inputs, " +
+            Console.WriteLine($"{r.Name}: {r.Executions} executions in {r.Seconds:F1} s, {r.CoverageText}, " +
                               $"{r.Findings.Count} distinct findings{string.Concat(r.Findings.Select(f => $"\n  {f}"))}");
         if (junit is not null) WriteJUnit(junit, results);
         return results.All(r => r.Findings.Count == 0) ? 0 : 1;
@@ -52,7 +64,7 @@ internal static class Program
         var suite = new XElement("testsuite", new XAttribute("name", "SparseNative.Fuzz"), new XAttribute("tests", results.Count),
             new XAttribute("failures", results.Count(r => r.Findings.Count > 0)),
             results.Select(r => new XElement("testcase", new XAttribute("classname", "SparseNative.Fuzz"),
-                new XAttribute("name", $"{r.Name} ({r.Executions} executions)"), new XAttribute("time", r.Seconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)),
+                new XAttribute("name", $"{r.Name} ({r.Executions} executions, {r.CoverageText})"), new XAttribute("time", r.Seconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)),
                 r.Findings.Count == 0 ? null : new XElement("failure", new XAttribute("message", r.Findings[0]), string.Join("\n", r.Findings)))));
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
         new XDocument(new XElement("testsuites", suite)).Save(file);
@@ -65,26 +77,46 @@ internal static class Campaign
     /// <summary>More than this much managed memory for one execution is a finding (the tensors a harness makes are under 16 MiB).</summary>
     private const long MaxAllocation = 256L << 20;
 
-    public sealed record Result(string Name, long Executions, double Seconds, int CorpusSize, List<string> Findings);
+    /// <summary>Inputs a coverage-guided campaign keeps at most (beyond them, new coverage is counted but not kept).</summary>
+    private const int MaxCorpus = 20_000;
+
+    public sealed record Result(string Name, long Executions, double Seconds, int SeedCount, int CorpusSize, int Edges,
+        bool Instrumented, List<string> Findings)
+    {
+        public string CoverageText => Instrumented
+            ? $"coverage-guided: {Edges} edges, corpus {SeedCount} → {CorpusSize} inputs"
+            : $"not coverage-guided (assemblies not instrumented), {SeedCount} corpus inputs";
+    }
 
     public static Result Run(string name, Harnesses.Harness harness, string corpusDir, TimeSpan duration, string findingsDir, int seed)
     {
         var corpus = Directory.Exists(corpusDir) ? Directory.GetFiles(corpusDir).Order().Select(File.ReadAllBytes).ToList() : [];
         if (corpus.Count == 0) corpus.Add([]);
+        int seeds = corpus.Count;
+        Coverage.Reset();
         var rng = new Random(seed);
         var seen = new Dictionary<string, string>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         long executions = 0;
-        void Execute(byte[] input)
+        void Execute(byte[] input, bool keepIfNovel)
         {
             executions++;
+            Coverage.BeforeExecution();
+            try { Check(input); }
+            finally
+            {
+                if (Coverage.AfterExecution() && keepIfNovel && corpus.Count < MaxCorpus) corpus.Add(input);
+            }
+        }
+        void Check(byte[] input)
+        {
             long before = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 harness(input);
                 // A tiny input must not make the library allocate a huge amount (a declared size taken on trust).
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                if (allocated > MaxAllocation)
+                if (allocated > MaxAllocation && !Harnesses.SizesFromArguments.Contains(name))
                     throw new FuzzFinding($"one call allocated {allocated >> 20} MiB for a {input.Length}-byte input");
             }
             catch (Exception e)
@@ -98,9 +130,11 @@ internal static class Campaign
                 seen[signature] = $"{e.GetType().FullName}: {e.Message.Split('\n')[0]} {where} (input {file})";
             }
         }
-        foreach (var input in corpus) Execute(input);
-        while (clock.Elapsed < duration) Execute(Mutate(corpus[rng.Next(corpus.Count)], corpus[rng.Next(corpus.Count)], rng));
-        return new(name, executions, clock.Elapsed.TotalSeconds, corpus.Count, [.. seen.Values]);
+        foreach (var input in corpus.ToArray()) Execute(input, keepIfNovel: false);
+        while (clock.Elapsed < duration)
+            Execute(Mutate(corpus[rng.Next(corpus.Count)], corpus[rng.Next(corpus.Count)], rng), keepIfNovel: true);
+        return new(name, executions, clock.Elapsed.TotalSeconds, seeds, corpus.Count, Coverage.Edges, Coverage.Instrumented,
+            [.. seen.Values]);
     }
 
     private static byte[] Mutate(byte[] input, byte[] other, Random rng)

@@ -71,10 +71,12 @@ public static partial class BlockSelection
             BlockPooling.NormalizeRows(points, d);
             var kmeans = new SphericalKMeans(points, d, Math.Min(options.Clusters, qb + kb));
             kmeans.Initialise(firsts[h * shape.Batch + b]);
-            for (int it = 0; it < options.Iterations; it++) kmeans.Step();
+            // A step that assigns every point as the previous one did recomputes the same centroids: every later step
+            // would too, so stopping there gives exactly the result of all the requested iterations.
+            for (int it = 0; it < options.Iterations && kmeans.Step(); it++) { }
 
             for (int c = 0; c < kb; c++) keyCluster[c] = kmeans.Nearest(qb + c);
-            var inMine = new bool[options.Clusters];
+            var inMine = new bool[kmeans.Clusters];
             for (int r = 0; r < qb; r++)
             {
                 int n = geo.CandidateCount(r, options.Causal);
@@ -98,6 +100,10 @@ public static partial class BlockSelection
     {
         private readonly float[] _centroids = new float[clusters * dim];
         private readonly int _count = points.Length / dim;
+        private int[]? _assignment;
+
+        /// <summary>The number of centroids (at most the number of points).</summary>
+        public int Clusters => clusters;
 
         private ReadOnlySpan<float> Point(int p) => points.AsSpan(p * dim, dim);
         private Span<float> Centroid(int c) => _centroids.AsSpan(c * dim, dim);
@@ -117,13 +123,18 @@ public static partial class BlockSelection
             }
         }
 
-        public void Step()
+        /// <summary>One Lloyd step; false (and nothing changed) when every point kept the previous step's centroid.</summary>
+        public bool Step()
         {
+            var assignment = new int[_count];
+            for (int p = 0; p < _count; p++) assignment[p] = Nearest(p);
+            if (_assignment is not null && assignment.AsSpan().SequenceEqual(_assignment)) return false;
+            _assignment = assignment;
             var sums = new float[_centroids.Length];
             var sizes = new int[clusters];
             for (int p = 0; p < _count; p++)
             {
-                int c = Nearest(p);
+                int c = assignment[p];
                 sizes[c]++;
                 TensorPrimitives.Add(sums.AsSpan(c * dim, dim), Point(p), sums.AsSpan(c * dim, dim));
             }
@@ -134,6 +145,7 @@ public static partial class BlockSelection
                 float norm = TensorPrimitives.Norm(s);
                 if (norm > 0) { TensorPrimitives.Multiply(s, 1f / norm, s); s.CopyTo(Centroid(c)); }
             }
+            return true;
         }
 
         /// <summary>The centroid of highest cosine with point <paramref name="p"/>; the lower index on ties.</summary>

@@ -136,8 +136,33 @@ public class RoutingSelectionTests
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = 0 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = 2, TopClusters = 3 })).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Iterations = -1 })).ParamName);
+        Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() =>
+            BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Iterations = RoutingOptions.MaxIterations + 1 })).ParamName);
         Assert.Equal("query", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q.AsSpan(2), k, s, 16, new RoutingOptions())).ParamName);
         k[7] = float.NaN;
         Assert.Equal("key", Assert.ThrowsAny<ArgumentException>(() => BlockSelection.Routing(q, k, s, 16, new RoutingOptions())).ParamName);
+    }
+
+    /// <summary>
+    /// More clusters than pooled blocks are clamped (the fuzzer found <c>Clusters = int.MaxValue</c> allocating an array of
+    /// that size), and the steps after k-means settles change nothing (it found <c>Iterations = int.MaxValue</c> running
+    /// for minutes): the most iterations allowed give exactly the layout of a number that has long converged.
+    /// </summary>
+    [Fact]
+    public void HugeClusterAndIterationCountsAreCheapAndExact()
+    {
+        var s = new AttentionShape(2, 4, 2, 16 * 9, 16 * 9, 16);
+        var (q, k, _) = TestData.Qkv(s, 9);
+        int points = 2 * 9; // query blocks + key blocks
+        var all = BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = points, TopClusters = 2, Seed = 5 });
+        var huge = BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = int.MaxValue, TopClusters = 2, Seed = 5 });
+        Assert.Equal(all, huge);
+
+        var settled = BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = 5, Iterations = 200, Seed = 5 });
+        var most = BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = 5, Iterations = RoutingOptions.MaxIterations, Seed = 5 });
+        Assert.Equal(settled, most);
+        // Fewer steps than convergence needs are still honoured: some small count differs from the settled layout.
+        Assert.Contains(Enumerable.Range(0, 3), n =>
+            !BlockSelection.Routing(q, k, s, 16, new RoutingOptions { Clusters = 5, Iterations = n, Seed = 5 }).Equals(settled));
     }
 }
