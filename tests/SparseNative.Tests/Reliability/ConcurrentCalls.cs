@@ -39,10 +39,38 @@ internal static class ConcurrentCalls
     }
 
     /// <summary>
-    /// Extension point: the backward pass's calls, once <c>SparseAttention.Backward</c> exists (it does not yet). Add one call per
-    /// backend that implements it, returning the bits of dQ, dK and dV, and the stress test checks them like the others.
+    /// The backward pass on every available CPU backend that has one (Cuda has none), with 1 and all threads, GQA, causal
+    /// cross attention and segment-free BHSD/BSHD; each returns the bits of dQ, dK and dV.
     /// </summary>
-    private static IEnumerable<Call> BackwardCalls() => [];
+    private static IEnumerable<Call> BackwardCalls()
+    {
+        int seed = 300;
+        foreach (var backend in SparseAttention.Backends.Where(b => b.IsAvailable && b.Backend is not (Backend.Cuda or Backend.Auto))
+                     .Select(b => b.Backend))
+        foreach (int threads in new[] { 1, 0 })
+        {
+            var s = new AttentionShape(1, 4, 2, 40 + seed % 7, 61, backend == Backend.Reference ? 8 : 32);
+            var layout = KernelCheck.Layout(s, 16, 2, 0.7, seed);
+            var opts = new AttentionOptions
+            {
+                Backend = backend, MaxThreads = threads, Causal = seed % 2 == 0, Format = seed % 3 == 0 ? TensorFormat.Bshd : TensorFormat.Bhsd,
+            };
+            var (q, k, v) = TestData.Qkv(s, seed);
+            var dO = TestData.Random(s.QueryElements, seed + 7);
+            var o = new float[s.QueryElements];
+            var lse = new float[s.LogSumExpElements];
+            SparseAttention.Forward(q, k, v, o, s, layout, opts, lse);
+            seed++;
+            yield return new($"Backward {backend} threads {threads} {opts.Format} {s}", () =>
+            {
+                var dq = new float[s.QueryElements];
+                var dk = new float[s.KeyElements];
+                var dv = new float[s.KeyElements];
+                var ran = SparseAttention.Backward(q, k, v, o, lse, dO, dq, dk, dv, s, layout, opts);
+                return [(int)ran, .. Bits(dq), .. Bits(dk), .. Bits(dv)];
+            });
+        }
+    }
 
     private static Call Forward(string name, AttentionShape s, BlockLayout layout, AttentionOptions opts, int seed)
     {
