@@ -80,7 +80,8 @@ enum sn_flags {
     SN_FLAG_CAUSAL = 1,          /* key j is visible to query i only if j <= i + (Lk - Lq) (bottom-right) */
     SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity scan of q, k, v (a pass over all inputs, as
                                     costly as the attention itself when decoding one query against a
-                                    long cache); results for such input are then unspecified (NaN)     */
+                                    long cache). The call still succeeds and writes every element; the
+                                    rows that read such a value are unspecified (NaN), all others exact */
 };
 
 /* Identifiers for sn_struct_layout(). */
