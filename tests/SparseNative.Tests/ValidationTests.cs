@@ -262,6 +262,10 @@ public class ValidationTests
     }
 
     [Fact]
+    public void Null_layout() =>
+        Assert.Equal("layout", Assert.Throws<ArgumentNullException>(() => Run(S, null!)).ParamName);
+
+    [Fact]
     public void Negative_max_threads() =>
         Assert.Equal("MaxThreads", Fails(() => Run(S, L, opts: new AttentionOptions { MaxThreads = -1 })).ParamName);
 
