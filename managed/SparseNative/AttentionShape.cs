@@ -62,10 +62,17 @@ public readonly record struct AttentionShape(int Batch, int QueryHeads, int KeyV
         if (QueryHeads % KeyValueHeads != 0)
             throw new ArgumentException(
                 $"QueryHeads ({QueryHeads}) must be a multiple of KeyValueHeads ({KeyValueHeads}).", paramName);
-        // Element counts index spans, so each tensor must fit in an int-indexed span.
-        if (QueryElements > int.MaxValue || KeyElements > int.MaxValue)
-            throw new ArgumentException(
-                $"Tensors of {Math.Max(QueryElements, KeyElements)} elements exceed the {int.MaxValue} a span can index.", paramName);
+        // Element counts index spans, so each tensor must fit in an int-indexed span. In 128 bits: four sizes below 2³¹
+        // multiply to up to 2¹²⁴, which a 64-bit product would wrap (65536⁴ = 2⁶⁴ becomes 0 and passes any length check).
+        Fits((Int128)Batch * QueryHeads * QueryLength * HeadDim, "Batch·QueryHeads·QueryLength·HeadDim", "query and output");
+        Fits((Int128)Batch * KeyValueHeads * KeyLength * HeadDim, "Batch·KeyValueHeads·KeyLength·HeadDim", "key and value");
+
+        void Fits(Int128 elements, string formula, string tensors)
+        {
+            if (elements > int.MaxValue)
+                throw new ArgumentException(
+                    $"{formula} = {elements}: the {tensors} tensors would exceed the {int.MaxValue} elements a span can index.", paramName);
+        }
 
         void Positive(int value, string name)
         {

@@ -69,9 +69,10 @@ public static partial class SparseAttention
             }
         }
 
-        // Fold the chunks in index order into chunk 0, so the result depends only on the chunk count.
+        // Fold the chunks in index order into chunk 0, so the result depends only on the chunk count. Unchecked: the chunks
+        // are this call's own arrays, and with CheckFinite off a non-finite input makes non-finite partials, as in Forward.
         for (int s = 1; s < chunks; s++)
-            MergeStates(partOut[0], partLse[0], partOut[s], partLse[s], partOut[0], partLse[0], shape, options.Format);
+            MergeRows(partOut[0], partLse[0], partOut[s], partLse[s], partOut[0], partLse[0], shape, options.Format);
         partOut[0].CopyTo(output);
         if (!logSumExp.IsEmpty) partLse[0].CopyTo(logSumExp);
         return kinds[0];

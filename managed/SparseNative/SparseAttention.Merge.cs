@@ -52,7 +52,18 @@ public static partial class SparseAttention
         MergeInput(logSumExpA, nameof(logSumExpA), isLogSumExp: true);
         MergeInput(outputB, nameof(outputB), isLogSumExp: false);
         MergeInput(logSumExpB, nameof(logSumExpB), isLogSumExp: true);
+        MergeRows(outputA, logSumExpA, outputB, logSumExpB, output, logSumExp, shape, format);
+    }
 
+    /// <summary>
+    /// The merge itself, on inputs that are known to have the shape's lengths and to alias only exactly: what
+    /// <see cref="MergeStates"/> runs after its checks, and what <see cref="ForwardSplitKeys"/> runs on its own chunks, whose
+    /// values the caller's <see cref="AttentionOptions.CheckFinite"/> governs (a NaN there is the caller's NaN, not an error).
+    /// </summary>
+    private static void MergeRows(ReadOnlySpan<float> outputA, ReadOnlySpan<float> logSumExpA,
+        ReadOnlySpan<float> outputB, ReadOnlySpan<float> logSumExpB, Span<float> output, Span<float> logSumExp,
+        AttentionShape shape, TensorFormat format)
+    {
         int d = shape.HeadDim, heads = shape.QueryHeads, len = shape.QueryLength;
         var rows = new TensorRows(format, heads, len, d);
         for (int b = 0; b < shape.Batch; b++)

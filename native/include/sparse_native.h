@@ -83,8 +83,9 @@ enum sn_flags {
     SN_FLAG_CAUSAL = 1,          /* key j is visible to query i only if j <= i + (Lk - Lq) (bottom-right) */
     SN_FLAG_ALLOW_NON_FINITE = 2 /* skip the NaN/infinity and range scan of q, k, v (a pass over all
                                     inputs, as costly as the attention itself when decoding one query
-                                    against a long cache); results for such input are then unspecified
-                                    (NaN, infinity), never an access outside the buffers               */
+                                    against a long cache). The call still succeeds and writes every
+                                    element; the rows that read a non-finite value, or values past the
+                                    range bounds, are unspecified (NaN, infinity), all others exact   */
 };
 
 /* Identifiers for sn_struct_layout(). */

@@ -1,6 +1,6 @@
-/* Every validation error of sn_attention_forward and sn_merge_states: the status code, and that the
- * message names the offending field (and where useful its value). Each case starts from a valid call
- * and breaks exactly one thing. */
+/* Every validation error of sn_attention_forward, sn_attention_backward and sn_merge_states: the status
+ * code, and that the message names the offending field (and where useful its value). Each case starts from
+ * a valid call and breaks exactly one thing. Also what SN_FLAG_ALLOW_NON_FINITE promises for NaN/infinity. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -142,6 +142,14 @@ static void forward_cases(void)
                   f->p.key_length = INT32_MAX, f->p.head_dim = 1 << 16),
                  SN_INVALID_ARGUMENT, "k/v size", "overflows");
 
+    /* Counts past 2^32 and 2^64: refused or checked in 64 bits, never truncated into a small count that a short
+     * buffer would satisfy. batch 8388609 makes q's count 5 * 2^32 + 2560, the fixture's q_len in 32 bits; all
+     * 65536 makes it 2^64, which is 0 in 64 bits. */
+    FORWARD_CASE("q count past 2^32", f->p.batch = 8388609, SN_BUFFER_TOO_SMALL, "q_len = 2560", "needs 21474839040 elements");
+    FORWARD_CASE("q count 2^64",
+                 (f->p.batch = f->p.query_heads = f->p.kv_heads = f->p.query_length = f->p.key_length = f->p.head_dim = 65536),
+                 SN_INVALID_ARGUMENT, "q/out size batch 65536 * query_heads 65536", "overflows");
+
     /* Buffers. */
     FORWARD_CASE("q NULL", f->q_ptr = NULL, SN_INVALID_ARGUMENT, "q is NULL", NULL);
     FORWARD_CASE("k NULL", f->k_ptr = NULL, SN_INVALID_ARGUMENT, "k is NULL", NULL);
@@ -207,6 +215,17 @@ static void forward_cases(void)
     FORWARD_CASE("columns duplicated", f->col_indices[1] = 0, SN_INVALID_LAYOUT, "layout->col_indices[1] (list 0, row 0) = 0",
                  "duplicated");
 
+    /* Astronomically large declared counts: refused by their fit to the problem (or by the lists' own offsets)
+     * before the validation reads past the 8 offsets and 8 columns the fixture's arrays hold. */
+    FORWARD_CASE("query_blocks INT32_MAX", f->layout.query_blocks = INT32_MAX, SN_INVALID_LAYOUT,
+                 "layout->query_blocks = 2147483647", "= 3");
+    FORWARD_CASE("key_blocks INT32_MAX", f->layout.key_blocks = INT32_MAX, SN_INVALID_LAYOUT,
+                 "layout->key_blocks = 2147483647", "= 5");
+    FORWARD_CASE("num_layouts INT32_MAX", f->layout.num_layouts = INT32_MAX, SN_INVALID_LAYOUT,
+                 "layout->num_layouts = 2147483647", "query_heads = 4");
+    FORWARD_CASE("num_col_indices INT32_MAX", f->layout.num_col_indices = INT32_MAX, SN_INVALID_LAYOUT,
+                 "layout->num_col_indices = 2147483647", "hold 8");
+
     /* Data. */
     FORWARD_CASE("NaN in q", f->q[17] = NAN, SN_NON_FINITE, "q[17] (batch 0, head 0, token 1, channel 1)", "nan");
     FORWARD_CASE("inf in k", f->k[LK * D + 2] = INFINITY, SN_NON_FINITE, "k[1122] (batch 0, head 1, token 0, channel 2)", "inf");
@@ -222,6 +241,51 @@ static void forward_cases(void)
     FORWARD_CASE("huge but safe scores", f->p.scale = 1e30f, SN_OK, NULL, NULL);
     FORWARD_CASE("range not checked when non-finite allowed", (f->q[5] = 1e19f, f->k[9] = 1e19f,
                  f->p.flags = SN_FLAG_ALLOW_NON_FINITE), SN_OK, NULL, NULL);
+}
+
+/* ---- non-finite input with SN_FLAG_ALLOW_NON_FINITE ---- */
+
+/* The documented behaviour (sparse_native.h, SN_FLAG_ALLOW_NON_FINITE): the call succeeds and writes every element
+ * of out and lse; the rows that read the value are unspecified (NaN); every other row is what it is without the
+ * value. A value in kv head 0 is read by query heads 0 and 1 only (group 2); so is one in query head 1, whatever
+ * rows a kernel computes together. Heads 2 and 3 must be bitwise the clean call's. */
+static void non_finite_allowed_cases(void)
+{
+    static const float values[] = { NAN, INFINITY, -INFINITY };
+    static float clean_out[B * HQ * LQ * D], clean_lse[B * HQ * LQ];
+    const int32_t head = LQ * D; /* one head of q/out (BHSD), and of k/v */
+    for (int threads = 1; threads <= 3; threads += 2) {
+        fixture_init(&fx);
+        fx.p.num_threads = threads;
+        CHECK(call(&fx, &fx.p, &fx.layout) == SN_OK, "clean call failed: %s", sn_last_error());
+        memcpy(clean_out, fx.out, sizeof clean_out);
+        memcpy(clean_lse, fx.lse, sizeof clean_lse);
+        for (int tensor = 0; tensor < 3; ++tensor)
+            for (size_t n = 0; n < sizeof values / sizeof values[0]; ++n) {
+                ++cases_run;
+                fixture_init(&fx);
+                fx.p.num_threads = threads;
+                fx.p.flags = SN_FLAG_ALLOW_NON_FINITE;
+                float* x = tensor == 0 ? fx.q + head + 5 * D + 3 : tensor == 1 ? fx.k + 33 * D + 1 : fx.v + 60 * D + 7;
+                *x = values[n];
+                for (size_t i = 0; i < sizeof fx.out / sizeof fx.out[0]; ++i) fx.out[i] = 12345.0f;
+                for (size_t i = 0; i < sizeof fx.lse / sizeof fx.lse[0]; ++i) fx.lse[i] = 12345.0f;
+                const char* name = tensor == 0 ? "q" : tensor == 1 ? "k" : "v";
+                sn_status st = call(&fx, &fx.p, &fx.layout);
+                CHECK(st == SN_OK, "[%g in %s, %d threads] status %s: %s", (double)values[n], name, threads,
+                      sn_status_name(st), sn_last_error());
+                size_t unwritten = 0;
+                for (size_t i = 0; i < sizeof fx.out / sizeof fx.out[0]; ++i) unwritten += fx.out[i] == 12345.0f;
+                for (size_t i = 0; i < sizeof fx.lse / sizeof fx.lse[0]; ++i) unwritten += fx.lse[i] == 12345.0f;
+                CHECK(unwritten == 0, "[%g in %s, %d threads] %zu output elements not written", (double)values[n], name,
+                      threads, unwritten);
+                CHECK(memcmp(fx.out + 2 * head, clean_out + 2 * head, 2 * head * sizeof(float)) == 0,
+                      "[%g in %s, %d threads] out of heads 2, 3 (which do not read it) changed", (double)values[n], name,
+                      threads);
+                CHECK(memcmp(fx.lse + 2 * LQ, clean_lse + 2 * LQ, 2 * LQ * sizeof(float)) == 0,
+                      "[%g in %s, %d threads] lse of heads 2, 3 changed", (double)values[n], name, threads);
+            }
+    }
 }
 
 /* ---- merge ---- */
@@ -267,6 +331,11 @@ static void merge_cases(void)
     MERGE_CASE("merge causal flag", (void)0, (MB, MH, ML, MD, 0, SN_FLAG_CAUSAL, oa, la, ob, lb, mo, ml, MN, MR), SN_INVALID_ARGUMENT,
                "flags = 0x1", NULL);
     MERGE_CASE("merge overflow", (void)0, (INT32_MAX, INT32_MAX, INT32_MAX, 4, 0, 0, oa, la, ob, lb, mo, ml, MN, MR),
+               SN_INVALID_ARGUMENT, "overflows", NULL);
+    /* 536870915 * 2 * 5 * 4 = 5 * 2^32 + 120 (MN in 32 bits); 65536^4 = 2^64 (0 in 64 bits). */
+    MERGE_CASE("merge count past 2^32", (void)0, (536870915, 2, 5, 4, 0, 0, oa, la, ob, lb, mo, ml, MN, MR),
+               SN_BUFFER_TOO_SMALL, "out_len = 120", "need 21474836600 elements");
+    MERGE_CASE("merge count 2^64", (void)0, (65536, 65536, 65536, 65536, 0, 0, oa, la, ob, lb, mo, ml, MN, MR),
                SN_INVALID_ARGUMENT, "overflows", NULL);
     MERGE_CASE("merge out_a NULL", (void)0, (MB, MH, ML, MD, 0, 0, NULL, la, ob, lb, mo, ml, MN, MR), SN_INVALID_ARGUMENT, "out_a is NULL", NULL);
     MERGE_CASE("merge lse_a NULL", (void)0, (MB, MH, ML, MD, 0, 0, oa, NULL, ob, lb, mo, ml, MN, MR), SN_INVALID_ARGUMENT, "lse_a is NULL", NULL);
@@ -420,6 +489,7 @@ static void info_cases(void)
 int main(void)
 {
     forward_cases();
+    non_finite_allowed_cases();
     merge_cases();
     backward_cases();
     info_cases();

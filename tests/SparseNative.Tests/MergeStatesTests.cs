@@ -119,4 +119,15 @@ public class MergeStatesTests
         Assert.Equal(expected, oB);
         Assert.Equal(lExpected, lB);
     }
+
+    [Theory]
+    [InlineData("outputA")] [InlineData("logSumExpB")] [InlineData("output")] [InlineData("logSumExp")] [InlineData("shape")]
+    public void WrongLengthsAndSizesNameTheArgument(string which)
+    {
+        var s = which == "shape" ? new AttentionShape(1, 1, 1, 0, 3, 8) : new AttentionShape(1, 1, 1, 3, 3, 8);
+        int n = which == "outputA" ? 23 : 24, lb = which == "logSumExpB" ? 4 : 3, o = which == "output" ? 32 : 24, l = which == "logSumExp" ? 2 : 3;
+        var ex = Assert.ThrowsAny<ArgumentException>(() => SparseAttention.MergeStates(new float[n], new float[3], new float[24], new float[lb],
+            new float[o], new float[l], s));
+        Assert.Equal(which, ex.ParamName);
+    }
 }

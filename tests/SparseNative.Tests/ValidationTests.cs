@@ -190,6 +190,47 @@ public class ValidationTests
     }
 
     [Theory]
+    [InlineData("query")] [InlineData("value")] [InlineData("output")]
+    public void Log_sum_exp_overlapping_another_tensor(string other)
+    {
+        // One buffer: lse (LogSumExpElements) starts inside the tensor named by `other`.
+        var q = TestData.Random(S.QueryElements, 1);
+        var k = TestData.Random(S.KeyElements, 2);
+        var v = TestData.Random(S.KeyElements, 3);
+        var o = new float[S.QueryElements];
+        var host = other switch { "query" => q, "value" => v, _ => o };
+        var ex = Fails(() => SparseAttention.Forward(q, k, v, o, S, L, new AttentionOptions { Backend = Backend.Reference },
+            host.AsSpan(7, (int)S.LogSumExpElements)));
+        Assert.Equal("logSumExp", ex.ParamName);
+    }
+
+    [Theory]
+    [InlineData(0, 1, 1, "queryBlocks")] [InlineData(1, -1, 1, "keyBlocks")] [InlineData(1, 1, 0, "layoutCount")]
+    public void Csr_counts_must_be_positive(int queryBlocks, int keyBlocks, int layoutCount, string param) =>
+        Assert.Equal(param, Assert.ThrowsAny<ArgumentOutOfRangeException>(() =>
+            BlockLayout.FromCsr(16, queryBlocks, keyBlocks, [0, 0], [], layoutCount)).ParamName);
+
+    [Fact]
+    public void Query_segment_ids_of_the_wrong_length()
+    {
+        var opts = new AttentionOptions { Backend = Backend.Reference, QuerySegmentIds = new int[S.QueryLength - 1], KeySegmentIds = new int[S.KeyLength] };
+        var ex = Fails(() => Run(S, L, opts: opts));
+        Assert.Equal("QuerySegmentIds", ex.ParamName);
+        Assert.Contains("Batch·QueryLength", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("key", float.PositiveInfinity)] [InlineData("value", float.NaN)]
+    public void Non_finite_keys_and_values_name_the_tensor(string which, float bad)
+    {
+        var (q, k, v) = TestData.Qkv(S, 1);
+        (which == "key" ? k : v)[S.KeyElements - 1] = bad;
+        var ex = Fails(() => SparseAttention.Forward(q, k, v, new float[S.QueryElements], S, L, new AttentionOptions { Backend = Backend.Reference }));
+        Assert.Equal(which, ex.ParamName);
+        Assert.Contains($"{which}[{S.KeyElements - 1}]", ex.Message);
+    }
+
+    [Theory]
     [InlineData("output", "QuerySegmentIds")] [InlineData("output", "KeySegmentIds")] [InlineData("logSumExp", "KeySegmentIds")]
     public void Output_overlapping_the_segment_ids(string output, string ids)
     {
@@ -221,6 +262,10 @@ public class ValidationTests
         public override void Unpin() { }
         protected override void Dispose(bool disposing) { }
     }
+
+    [Fact]
+    public void Null_layout() =>
+        Assert.Equal("layout", Assert.Throws<ArgumentNullException>(() => Run(S, null!)).ParamName);
 
     [Fact]
     public void Negative_max_threads() =>

@@ -20,7 +20,7 @@ public sealed partial class BlockLayout
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(queryBlocks);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keyBlocks);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(layoutCount);
-        long expectedOffsets = (long)layoutCount * (queryBlocks + 1);
+        long expectedOffsets = (long)layoutCount * ((long)queryBlocks + 1); // no int overflow at queryBlocks = int.MaxValue
         if (rowOffsets.Length != expectedOffsets)
             throw new InvalidLayoutException(
                 $"rowOffsets has {rowOffsets.Length} entries; {layoutCount} list(s) of {queryBlocks} query blocks need {expectedOffsets}.",
@@ -111,8 +111,14 @@ public sealed partial class BlockLayout
     }
 
     /// <summary>The layout as a boolean mask <c>[LayoutCount, QueryBlocks, KeyBlocks]</c>.</summary>
+    /// <exception cref="InvalidOperationException">The grid has more cells than one array can hold (a layout declared with a
+    /// huge block count through <see cref="FromCsr"/>).</exception>
     public bool[,,] ToDense()
     {
+        long cells = (long)LayoutCount * QueryBlocks * KeyBlocks; // < 2⁶³: the offsets array bounds LayoutCount × QueryBlocks
+        if (cells > Array.MaxLength)
+            throw new InvalidOperationException(
+                $"A {LayoutCount}×{QueryBlocks}×{KeyBlocks} mask has {cells} cells, more than one array holds.");
         var mask = new bool[LayoutCount, QueryBlocks, KeyBlocks];
         for (int l = 0; l < LayoutCount; l++)
             for (int r = 0; r < QueryBlocks; r++)
@@ -131,7 +137,8 @@ public sealed partial class BlockLayout
     {
         long offsetCount = (long)layoutCount * ((long)queryBlocks + 1);
         if (offsetCount > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(countName, layoutCount,
+            // One list: the row count alone is too large (FromPredicate's queryBlocks), so that is the argument to name.
+            throw new ArgumentOutOfRangeException(layoutCount == 1 ? nameof(queryBlocks) : countName, layoutCount == 1 ? queryBlocks : layoutCount,
                 $"{layoutCount} list(s) × ({queryBlocks} query blocks + 1) = {offsetCount} row offsets exceed the {Array.MaxLength} an array can hold.");
         var offsets = new int[offsetCount];
         var columns = new List<int>();
