@@ -207,7 +207,7 @@ static class Driver
                 // A short run of the bench's soak command (docs/RELIABILITY.md), so it keeps working; it writes no
                 // result file, so its exit code is the one test it counts.
                 Log("bench soak command, 2,000 calls");
-                int soakRc = Exec($"bench/SparseNative.Bench/bin/{Config}/net10.0/SparseNative.Bench{Exe}", ["soak", "--calls", "2000", "--checkpoints", "1"]);
+                int soakRc = Exec($"bench/SparseNative.Bench/bin/{Config}/net10.0/SparseNative.Bench{Exe}", ["soak", "--calls", "2000", "--warmup", "1000", "--checkpoints", "1"]);
                 if (soakRc == 0) tally.Passed++;
                 else tally.Fail($"bench soak command: exit code {soakRc}");
                 break;

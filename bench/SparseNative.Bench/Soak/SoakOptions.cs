@@ -1,3 +1,5 @@
+using SparseNative.Bench.Common;
+
 namespace SparseNative.Bench.Soak;
 
 /// <summary>Command-line options of <c>soak</c>.</summary>
@@ -32,28 +34,20 @@ internal sealed record SoakOptions
     public static SoakOptions Parse(IReadOnlyList<string> args)
     {
         var o = new SoakOptions();
-        for (int i = 0; i < args.Count; i++)
+        var r = new OptionReader(args);
+        while (r.MoveNext())
         {
-            string a = args[i];
-            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"Option {a} needs a value.", nameof(args));
-            long NextLong(long min)
+            o = r.Current switch
             {
-                string v = Next();
-                if (!long.TryParse(v, out long n) || n < min) throw new ArgumentException($"Option {a} needs an integer ≥ {min}, got '{v}'.", nameof(args));
-                return n;
-            }
-            int NextInt(int min) => (int)Math.Min(int.MaxValue, NextLong(min));
-            o = a switch
-            {
-                "--calls" => o with { Calls = NextLong(1) },
-                "--seconds" => o with { Seconds = NextLong(0) },
-                "--threads" => o with { Threads = NextInt(1) },
-                "--seed" => o with { Seed = NextInt(0) },
-                "--warmup" => o with { Warmup = NextLong(1) },
-                "--checkpoints" => o with { Checkpoints = NextInt(0) },
-                "--verify-every" => o with { VerifyEvery = NextInt(1) },
-                "--out" => o with { OutFile = Next() },
-                _ => throw new ArgumentException($"Unknown option '{a}'.\n{Usage}", nameof(args)),
+                "--calls" => o with { Calls = r.Long(1) },
+                "--seconds" => o with { Seconds = r.Long(0) },
+                "--threads" => o with { Threads = r.Int(1) },
+                "--seed" => o with { Seed = r.Int(0) },
+                "--warmup" => o with { Warmup = r.Long(1) },
+                "--checkpoints" => o with { Checkpoints = r.Int(0) },
+                "--verify-every" => o with { VerifyEvery = r.Int(1) },
+                "--out" => o with { OutFile = r.Value() },
+                _ => throw new ArgumentException($"Unknown option '{r.Current}'.\n{Usage}", nameof(args)),
             };
         }
         if (o.Warmup is { } w && w >= o.Calls)

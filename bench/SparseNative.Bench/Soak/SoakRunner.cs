@@ -31,6 +31,7 @@ internal sealed class SoakRunner
     private readonly ConcurrentDictionary<string, byte> _skipReasons = new();
     private long _failureCount, _verified;
     private volatile bool _timeUp;
+    private TimeSpan _settled;
 
     private SoakRunner(SoakOptions o)
     {
@@ -116,6 +117,8 @@ internal sealed class SoakRunner
             barrier.SignalAndWait();
             string label = _timeUp ? "end (time limit)" : phase == 0 ? "after warm-up" : phase == ends.Length - 1 ? "end" : $"checkpoint {phase}";
             long done = _timeUp ? CallsDone() : phaseEnd;
+            if ((_timeUp || phase == ends.Length - 1) && phase > 0)
+                _settled = ResourceSnapshot.Settle(snapshots[1], TimeSpan.FromSeconds(10));
             snapshots.Add(ResourceSnapshot.Take(label, done, _clock));
             Console.Error.WriteLine($"soak: {label}: {done:N0} calls, {_clock.Elapsed.TotalSeconds:F0} s, {Interlocked.Read(ref _failureCount)} failures");
             if (_timeUp)
@@ -215,14 +218,14 @@ internal sealed class SoakRunner
         report.Line();
         report.Line("Resources (each after a full blocking, compacting GC; allocation per call since the previous snapshot):");
         report.Line();
-        report.Header("snapshot", "calls", "s", "managed heap MiB", "GC heap MiB", "allocated per call (bytes)", "RSS MiB",
+        report.Header("snapshot", "calls", "s", "managed heap MiB", "GC heap MiB", "GC committed MiB", "allocated per call (bytes)", "RSS MiB",
             "open fds", "OS threads", "pool threads", "scratch peak KiB", "gen-2 GCs");
         ResourceSnapshot? previous = null;
         foreach (var s in snapshots)
         {
             string perCall = previous is null || s.Calls == previous.Calls ? "—"
                 : F((s.AllocatedBytes - previous.AllocatedBytes) / (double)(s.Calls - previous.Calls), 0);
-            report.Row(s.Label, s.Calls.ToString("N0"), F(s.Seconds, 0), Mib(s.ManagedHeapBytes), Mib(s.GcHeapSizeBytes), perCall,
+            report.Row(s.Label, s.Calls.ToString("N0"), F(s.Seconds, 0), Mib(s.ManagedHeapBytes), Mib(s.GcHeapSizeBytes), Mib(s.GcCommittedBytes), perCall,
                 Mib(s.RssBytes), N(s.FileDescriptors), N(s.OsThreads), s.PoolThreads.ToString(), F(s.ScratchPeakBytes / 1024.0, 1),
                 s.Gen2Collections.ToString());
             previous = s;
@@ -257,7 +260,8 @@ internal sealed class SoakRunner
         else
         {
             ResourceSnapshot baseline = snapshots[warm], end = snapshots[^1];
-            report.Line($"Growth from after the warm-up ({baseline.Calls:N0} calls) to the end ({end.Calls:N0} calls):");
+            report.Line($"Growth from after the warm-up ({baseline.Calls:N0} calls) to the end ({end.Calls:N0} calls; the end waited " +
+                        $"{_settled.TotalSeconds:F1} s, at most 10, for transient runtime threads and descriptors to go):");
             report.Line();
             report.Header("resource", "after warm-up", "end", "change", "allowed", "result", "limit and why");
             foreach (var limit in SoakLimit.All)
@@ -270,6 +274,8 @@ internal sealed class SoakRunner
             }
             ok &= AllocationStable(report, snapshots, warm);
             report.Line();
+            foreach (string fd in end.DescriptorTargets.Except(baseline.DescriptorTargets).Order())
+                report.Note($"descriptor open at the end, not after the warm-up: {fd}");
         }
 
         long failures = Interlocked.Read(ref _failureCount);
