@@ -19,9 +19,9 @@ static class Driver
         usage: ./build.sh [build|test|demo|bench|pack|clean] [args]      (Windows: ./build.ps1, the same verbs)
           build  native library (CMake, Release) + every .NET project
           test   build, then CTest (C library), the managed tests, the managed CUDA tests on the CPU-emulated CUDA
-                 library, the command-line tool tests, the NEON tests under qemu (linux-arm64), the packed-package
-                 consumer test; the last line is "N passed, N failed, N skipped". `test STEP...` runs only the
-                 steps named: ctest managed cuda-emu cli fuzz neon-qemu consumer
+                 library, the command-line tool tests, the managed fuzz harnesses, a short run of the bench's soak
+                 command, the NEON tests under qemu (linux-arm64), the packed-package consumer test; the last line is "N passed, N failed, N skipped". `test STEP...` runs only the
+                 steps named: ctest managed cuda-emu cli fuzz soak neon-qemu consumer
           demo   16k-token BigBird attention: backend, time, density, speedup over dense, error vs the reference
           bench  the quick benchmark (FMA peak, every backend, ONNX Runtime peers); extra args go to it
           pack   the SparseNative and SparseNative.Cli NuGet packages into artifacts/packages, versioned
@@ -39,7 +39,7 @@ static class Driver
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
-    static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "fuzz", "neon-qemu", "consumer"];
+    static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "fuzz", "soak", "neon-qemu", "consumer"];
 
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";
@@ -203,6 +203,14 @@ static class Driver
                     Path.Combine(InstrumentedFuzzBuild(), $"SparseNative.Fuzz{Exe}"),
                     ["run", "--seconds", "30", "--corpus", "tests/SparseNative.Fuzz/corpus", "--findings", Path.Combine(Results, "fuzz-findings"),
                      "--junit", ResultFile(step)], step, new() { ["DOTNET_GCHeapHardLimit"] = "0x40000000" });
+                break;
+            case "soak":
+                // A short run of the bench's soak command (docs/RELIABILITY.md), so it keeps working; it writes no
+                // result file, so its exit code is the one test it counts.
+                Log("bench soak command, 2,000 calls");
+                int soakRc = Exec($"bench/SparseNative.Bench/bin/{Config}/net10.0/SparseNative.Bench{Exe}", ["soak", "--calls", "2000", "--warmup", "1000", "--checkpoints", "1"]);
+                if (soakRc == 0) tally.Passed++;
+                else tally.Fail($"bench soak command: exit code {soakRc}");
                 break;
             case "neon-qemu":
                 if (BuildNativeArm64())

@@ -1,10 +1,13 @@
 using SparseNative.Bench.Bdn;
 using SparseNative.Bench.Quick;
+using SparseNative.Bench.Soak;
 
-// SparseNative.Bench: `quick` prints the Markdown table of docs/PERFORMANCE.md; `bdn` runs the BenchmarkDotNet suite.
+// SparseNative.Bench: `quick` prints the Markdown table of docs/PERFORMANCE.md; `bdn` runs the BenchmarkDotNet suite;
+// `soak` makes a long mix of calls and fails if memory, handles or threads grow (docs/RELIABILITY.md).
 const string usage = """
     usage: dotnet run -c Release --project bench/SparseNative.Bench -- quick [options]   (see quick --help)
            dotnet run -c Release --project bench/SparseNative.Bench -- bdn [BenchmarkDotNet args, e.g. --filter * --job short]
+           dotnet run -c Release --project bench/SparseNative.Bench -- soak [options]    (see soak --help)
     """;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
@@ -16,9 +19,11 @@ try
 {
     return args[0] switch
     {
-        "quick" when rest.Contains("--help") => Help(),
+        "quick" when rest.Contains("--help") => Help(QuickOptions.Usage),
         "quick" => QuickRunner.Run(QuickOptions.Parse(rest)),
         "bdn" => BdnRunner.Run(rest),
+        "soak" when rest.Contains("--help") => Help(SoakOptions.Usage),
+        "soak" => SoakRunner.Run(SoakOptions.Parse(rest)),
         _ => throw new ArgumentException($"Unknown mode '{args[0]}'.\n{usage}", nameof(args)),
     };
 }
@@ -29,8 +34,8 @@ catch (ArgumentException e)
     return 2;
 }
 
-static int Help()
+static int Help(string usage)
 {
-    Console.WriteLine(QuickOptions.Usage);
+    Console.WriteLine(usage);
     return 0;
 }

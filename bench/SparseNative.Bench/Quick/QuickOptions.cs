@@ -1,3 +1,5 @@
+using SparseNative.Bench.Common;
+
 namespace SparseNative.Bench.Quick;
 
 /// <summary>Command-line options of <c>quick</c>.</summary>
@@ -34,35 +36,29 @@ internal sealed record QuickOptions
     public static QuickOptions Parse(IReadOnlyList<string> args)
     {
         var o = new QuickOptions();
-        for (int i = 0; i < args.Count; i++)
+        var r = new OptionReader(args);
+        while (r.MoveNext())
         {
-            string a = args[i];
-            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"Option {a} needs a value.", nameof(args));
-            int NextInt(int min)
-            {
-                string v = Next();
-                if (!int.TryParse(v, out int n) || n < min) throw new ArgumentException($"Option {a} needs an integer ≥ {min}, got '{v}'.", nameof(args));
-                return n;
-            }
+            string a = r.Current;
             int NextBlockSize()
             {
-                int bs = NextInt(1);
+                int bs = r.Int(1);
                 if (!BlockLayout.SupportedBlockSizes.Contains(bs))
                     throw new ArgumentException($"Option --block must be 16, 32, 64 or 128, got {bs}.", nameof(args));
                 return bs;
             }
             o = a switch
             {
-                "--threads" => o with { Threads = ParseList(Next(), a) },
-                "--seq" => o with { Sequence = NextInt(1) },
-                "--heads" => o with { Heads = NextInt(1) },
-                "--head-dim" => o with { HeadDim = NextInt(8) },
+                "--threads" => o with { Threads = ParseList(r.Value(), a) },
+                "--seq" => o with { Sequence = r.Int(1) },
+                "--heads" => o with { Heads = r.Int(1) },
+                "--head-dim" => o with { HeadDim = r.Int(8) },
                 "--block" => o with { BlockSize = NextBlockSize() },
-                "--runs" => o with { Runs = NextInt(1) },
-                "--out" => o with { OutFile = Next() },
+                "--runs" => o with { Runs = r.Int(1) },
+                "--out" => o with { OutFile = r.Value() },
                 "--long" => o with { Long = true },
                 "--no-ort" => o with { SkipOrt = true },
-                "--only" => o with { Sections = ParseSections(Next()) },
+                "--only" => o with { Sections = ParseSections(r.Value()) },
                 _ => throw new ArgumentException($"Unknown option '{a}'.\n{Usage}", nameof(args)),
             };
         }
