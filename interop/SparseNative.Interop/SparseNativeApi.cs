@@ -35,4 +35,45 @@ public static unsafe class SparseNativeApi
         }
         NativeStatus.ThrowIfFailed(status);
     }
+
+    /// <summary>
+    /// Block-sparse attention backward pass (docs/SEMANTICS.md, "Backward pass"): dQ, dK and dV from dO, for the problem
+    /// and layout of the forward call that returned <paramref name="output"/> and <paramref name="lse"/>. Pointers inside
+    /// <paramref name="problem"/> and <paramref name="layout"/> must already be pinned by the caller.
+    /// </summary>
+    /// <param name="problem">Shape and options, as for the forward call.</param>
+    /// <param name="layout">Block layout, as for the forward call.</param>
+    /// <param name="q">[B, Hq, Lq, d] in problem.Format.</param>
+    /// <param name="k">[B, Hkv, Lk, d].</param>
+    /// <param name="v">[B, Hkv, Lk, d].</param>
+    /// <param name="output">The forward's output, [B, Hq, Lq, d].</param>
+    /// <param name="lse">The forward's log-sum-exp, [B, Hq, Lq] (required).</param>
+    /// <param name="outputGradient">dL/dO, [B, Hq, Lq, d].</param>
+    /// <param name="queryGradient">dL/dQ, shaped like q; every element is written.</param>
+    /// <param name="keyGradient">dL/dK, shaped like k; every element is written.</param>
+    /// <param name="valueGradient">dL/dV, shaped like v; every element is written.</param>
+    /// <exception cref="SparseNativeException">The native side refused the arguments or failed.</exception>
+    public static void AttentionBackward(in SnProblem problem, in SnLayout layout, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
+        ReadOnlySpan<float> v, ReadOnlySpan<float> output, ReadOnlySpan<float> lse, ReadOnlySpan<float> outputGradient,
+        Span<float> queryGradient, Span<float> keyGradient, Span<float> valueGradient)
+    {
+        SnStatus status;
+        fixed (SnProblem* p = &problem)
+        fixed (SnLayout* l = &layout)
+        fixed (float* qp = q)
+        fixed (float* kp = k)
+        fixed (float* vp = v)
+        fixed (float* op = output)
+        fixed (float* lp = lse)
+        fixed (float* dop = outputGradient)
+        fixed (float* dqp = queryGradient)
+        fixed (float* dkp = keyGradient)
+        fixed (float* dvp = valueGradient)
+        {
+            status = SparseNativeMethods.sn_attention_backward(p, l, qp, (nuint)q.Length, kp, (nuint)k.Length, vp, (nuint)v.Length,
+                op, (nuint)output.Length, lp, (nuint)lse.Length, dop, (nuint)outputGradient.Length,
+                dqp, (nuint)queryGradient.Length, dkp, (nuint)keyGradient.Length, dvp, (nuint)valueGradient.Length);
+        }
+        NativeStatus.ThrowIfFailed(status);
+    }
 }

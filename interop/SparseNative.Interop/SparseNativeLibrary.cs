@@ -25,7 +25,7 @@ public static class SparseNativeLibrary
 
     private static readonly NativeLibrarySlot Slot = new(new NativeLibrarySpec("sparsenative", PathEnvironmentVariable,
         "SparseNativeLibrary.ExplicitPath",
-        new AbiContract("sn", SparseNativeMethods.AbiVersion, ["sn_last_error", "sn_status_name", "sn_attention_forward"])));
+        new AbiContract("sn", SparseNativeMethods.AbiVersion, ["sn_last_error", "sn_status_name", "sn_attention_forward", "sn_attention_backward"])));
 
     private static int resolverRegistered;
 

@@ -53,6 +53,20 @@ public static unsafe partial class SparseNativeMethods
         float* output, nuint outputLength,
         float* lse, nuint lseLength);
 
+    /// <summary><c>sn_attention_backward</c>: lengths are element counts; every buffer is required (lse included).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "sn_attention_backward")]
+    public static partial SnStatus sn_attention_backward(
+        SnProblem* problem, SnLayout* layout,
+        float* q, nuint qLength,
+        float* k, nuint kLength,
+        float* v, nuint vLength,
+        float* output, nuint outputLength,
+        float* lse, nuint lseLength,
+        float* outputGradient, nuint outputGradientLength,
+        float* queryGradient, nuint queryGradientLength,
+        float* keyGradient, nuint keyGradientLength,
+        float* valueGradient, nuint valueGradientLength);
+
     /// <summary>The message of the last failed native call on this thread ("" if it succeeded).</summary>
     public static string LastError() => Utf8(sn_last_error());
 

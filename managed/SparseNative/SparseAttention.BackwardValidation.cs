@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SparseNative.Dispatch;
 
 namespace SparseNative;
 

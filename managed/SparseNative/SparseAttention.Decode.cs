@@ -1,3 +1,5 @@
+using SparseNative.Decode;
+using SparseNative.Dispatch;
 namespace SparseNative;
 
 public static partial class SparseAttention

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using SparseNative.Dispatch;
 
 namespace SparseNative;
 

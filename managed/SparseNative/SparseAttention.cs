@@ -1,4 +1,5 @@
 using System.Text;
+using SparseNative.Dispatch;
 
 namespace SparseNative;
 

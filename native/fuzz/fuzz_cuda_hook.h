@@ -34,7 +34,7 @@ static sn_status fuzz_call(const sn_problem* p, const sn_layout* lay, const floa
     if (predicted == SN_OK) predicted = sn_validate_layout(lay, p, &shape, &list_base);
     if (predicted == SN_OK) predicted = snc_plan_call(&plan, p, &shape, dtype);
     if (predicted == SN_OK)
-        predicted = snc_check_host_buffers(&plan, p->flags, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
+        predicted = snc_check_host_buffers(&plan, p->flags, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len, lay);
     free(list_base);
     if (predicted == SN_OK) {
         sn_clear_error();

@@ -20,23 +20,7 @@
 
 #include "sn_backward_kernel.h"
 #include "sn_exp.h"
-
-#ifndef SN_KERNEL_ID
-#  error "SN_KERNEL_ID must name the variant (generic, avx2, avx512)"
-#endif
-#ifndef SN_VEC
-#  error "SN_VEC must give the variant's float vector width"
-#endif
-
-#define SN_CAT_(a, b) a##b
-#define SN_CAT(a, b) SN_CAT_(a, b)
-#define SN_STR_(a) #a
-#define SN_STR(a) SN_STR_(a)
-
-static int32_t sn_round_up(int32_t x, int32_t m)
-{
-    return (x + m - 1) / m * m;
-}
+#include "sn_kernel_variant.h"
 
 static int32_t sn_min32(int32_t a, int32_t b)
 {

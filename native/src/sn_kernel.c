@@ -33,18 +33,7 @@
 
 #include "sn_exp.h"
 #include "sn_kernel.h"
-
-#ifndef SN_KERNEL_ID
-#  error "SN_KERNEL_ID must name the variant (generic, avx2, avx512)"
-#endif
-#ifndef SN_VEC
-#  error "SN_VEC must give the variant's float vector width"
-#endif
-
-#define SN_CAT_(a, b) a##b
-#define SN_CAT(a, b) SN_CAT_(a, b)
-#define SN_STR_(a) #a
-#define SN_STR(a) SN_STR_(a)
+#include "sn_kernel_variant.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define SN_INLINE static inline __attribute__((always_inline))
@@ -96,11 +85,6 @@ SN_INLINE void sn_store8(float* p, sn_v8 v)
     memcpy(p, &v, sizeof v);
 }
 #endif
-
-static int32_t sn_round_up(int32_t x, int32_t m)
-{
-    return (x + m - 1) / m * m;
-}
 
 static int32_t sn_min32(int32_t a, int32_t b)
 {

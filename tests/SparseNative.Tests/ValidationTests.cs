@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using Xunit;
+using SparseNative.Dispatch;
 
 namespace SparseNative.Tests;
 

@@ -41,9 +41,10 @@ export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/}"
 # collected reflection InvokeStub) runs stale translations: SIGILL "Illegal instruction" part-way through the tests.
 export DOTNET_EnableWriteXorExecute=0
 # A small, fixed selection (the JIT itself runs emulated, so every test costs): the platform proof,
-# the Auto-vs-reference child checks, exp2 accuracy, and the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
-# segments, empty rows, thread determinism) for the Neon and Portable paths, and every available backend — the
-# cross-compiled arm64 C library (NativeCpu) too, when build/native-arm64 holds it — against the reference.
+# the Auto-vs-reference child checks, exp2 accuracy, the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
+# segments, empty rows, thread determinism) for the Neon and Portable paths, a sample of the backward's cases for
+# them and for the cross-compiled arm64 C library (NativeCpu, when build/native-arm64 holds it), and every available
+# backend against the reference.
 k=SparseNative.Tests.Kernels
 exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
   -method "$k.NeonPlatformTests.*" \
@@ -55,5 +56,9 @@ exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
   -method "$k.SimdKernelTests.SegmentIdsUniformMixedAndDisjointBlocks" \
   -method "$k.SimdKernelTests.EmptyRowsGiveZerosAndMinusInfinity" \
   -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount" \
+  -method "$k.SimdBackwardTests.CausalSelfAndCrossShapes" \
+  -method "$k.SimdBackwardTests.BshdFormatWithGqaAndPerHeadLayouts" \
+  -method "$k.SimdBackwardTests.EmptyRowsAndUnseenKeysGetZeroGradients" \
+  -method "$k.SimdBackwardTests.GradientsAreBitwiseIdenticalForAnyThreadCount" \
   -method "SparseNative.Tests.Native.BackendComparisonTests.*" \
   "${@:2}"

@@ -13,14 +13,22 @@ internal sealed record QuickOptions
     public bool Long { get; init; }
     public bool SkipOrt { get; init; }
 
+    /// <summary>The sections to run (the peak always runs: every percentage needs it); all of them by default.</summary>
+    public IReadOnlySet<string> Sections { get; init; } = AllSections;
+
+    public static readonly IReadOnlySet<string> AllSections = new HashSet<string> { "kernels", "backward", "ort", "density" };
+
+    public bool Includes(string section) => Sections.Contains(section) && (section != "ort" || !SkipOrt);
+
     public const string Usage = """
-        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort]
+        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort] [--only kernels,backward,ort,density]
           --threads   thread counts to measure, comma separated (kernels: MaxThreads; ONNX Runtime: intra_op_num_threads)
           --seq       sequence length (query = key length), multiple of the block recommended
           --runs      timed runs per measurement (median reported; 2 untimed warm-up runs precede them), at least 5 for the docs
           --out       also write the Markdown report to this file
           --long      add the 1,048,576-token sliding-window run (4 heads, d=64, 4 blocks of 64): time and peak memory
           --no-ort    skip the ONNX Runtime comparisons
+          --only      run only these sections (comma separated; the FMA peak is always measured), e.g. --only backward
         """;
 
     public static QuickOptions Parse(IReadOnlyList<string> args)
@@ -54,10 +62,21 @@ internal sealed record QuickOptions
                 "--out" => o with { OutFile = Next() },
                 "--long" => o with { Long = true },
                 "--no-ort" => o with { SkipOrt = true },
+                "--only" => o with { Sections = ParseSections(Next()) },
                 _ => throw new ArgumentException($"Unknown option '{a}'.\n{Usage}", nameof(args)),
             };
         }
         return o;
+    }
+
+    private static HashSet<string> ParseSections(string value)
+    {
+        var set = new HashSet<string>(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        foreach (string name in set)
+            if (!AllSections.Contains(name))
+                throw new ArgumentException($"Option --only takes {string.Join(", ", AllSections)}; got '{name}'.", nameof(value));
+        if (set.Count == 0) throw new ArgumentException("Option --only needs at least one section.", nameof(value));
+        return set;
     }
 
     private static int[] ParseList(string value, string option)

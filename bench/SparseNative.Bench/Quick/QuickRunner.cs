@@ -33,17 +33,17 @@ internal static class QuickRunner
         var dense = new BenchCase("dense", BenchLayouts.Dense(bs, blocks, blocks), false, shape);
         var causal = new BenchCase("dense causal", BenchLayouts.LowerTriangle(bs, blocks), true, shape);
         var bigBird = new BenchCase("BigBird-like (window ±1, global 1, random 3)", BenchLayouts.BigBirdLike(bs, blocks, o.Heads), false, shape);
-        KernelSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
-        BackwardSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
+        if (o.Includes("kernels")) KernelSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
+        if (o.Includes("backward")) BackwardSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
 
-        if (!o.SkipOrt)
+        if (o.Includes("ort"))
         {
             var ort = new OrtSection(body, peaks, data, o.Runs);
             ort.MultiHeadAttention(dense, causal, o.Threads);
             ort.SparseAttentionPhi3(local: 4, verticalStride: 8, o.Threads);
         }
 
-        DensitySection.Run(body, data, bs, o.Threads, o.Runs);
+        if (o.Includes("density")) DensitySection.Run(body, data, bs, o.Threads, o.Runs);
         if (o.Long) LongSequenceSection.Run(body, o.Threads, o.Runs);
 
         peaks.Measure(o.Threads);

@@ -1,5 +1,6 @@
 using SparseNative.Interop;
 using SparseNative.Interop.Cuda;
+using SparseNative.Dispatch;
 
 namespace SparseNative.Cuda;
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using SparseNative.Dispatch;
 
 namespace SparseNative;
 

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Decode;
 
 /// <summary>Cuts every row of a layout into contiguous chunks of its active key blocks (flash-decoding's split over keys).</summary>
 internal static class KeySplit

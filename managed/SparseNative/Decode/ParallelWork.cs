@@ -1,6 +1,6 @@
 using System.Runtime.ExceptionServices;
 
-namespace SparseNative;
+namespace SparseNative.Decode;
 
 /// <summary><see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> that throws what a worker threw, not an AggregateException.</summary>
 internal static class ParallelWork

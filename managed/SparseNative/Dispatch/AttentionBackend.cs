@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>One implementation of attention the dispatcher can choose.</summary>
 internal abstract class AttentionBackend

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// Where the pieces of one attention call lie, computed once when the call is validated and read by every managed backend

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// One validated attention call on host memory, as every backend receives it: the tensors and the

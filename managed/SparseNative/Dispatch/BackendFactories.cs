@@ -1,6 +1,6 @@
 using SparseNative.Kernels;
 
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>The backends beyond the reference that this build contains. Each entry constructs lazily and cheaply.</summary>
 internal static class BackendFactories

@@ -1,4 +1,5 @@
-namespace SparseNative;
+using SparseNative.Reference;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// Every backend this build knows, and the order in which <see cref="Backend.Auto"/> tries them. The order is data:

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// The opt-in measuring mode (like cuDNN's benchmark mode): the first call of each problem signature times every

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// One validated backward call, as every backend receives it: the forward problem it differentiates (whose

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// A validated call as the worker threads of a managed backend read it: the tensors as raw pointers (pinned by the caller

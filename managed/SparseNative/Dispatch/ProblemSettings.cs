@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// Everything about a validated attention call except its tensors: the sizes, the layout, the resolved scale, the effective

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Dispatch;
 
 /// <summary>
 /// Where the token rows of one tensor lie: <c>[B, H, L, d]</c> (BHSD) or <c>[B, L, H, d]</c> (BSHD), docs/SEMANTICS.md.

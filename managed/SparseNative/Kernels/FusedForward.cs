@@ -1,4 +1,5 @@
 using SparseNative.Kernels.Isa;
+using SparseNative.Dispatch;
 
 namespace SparseNative.Kernels;
 

@@ -1,3 +1,4 @@
+using SparseNative.Dispatch;
 namespace SparseNative.Kernels;
 
 /// <summary>

@@ -1,5 +1,7 @@
 using System.Runtime.Intrinsics;
 using SparseNative.Kernels.Isa;
+using SparseNative.Dispatch;
+using SparseNative.Kernels.Backward;
 
 namespace SparseNative.Kernels;
 

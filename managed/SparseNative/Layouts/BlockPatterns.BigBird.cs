@@ -1,3 +1,4 @@
+using SparseNative.Layouts;
 namespace SparseNative;
 
 // DeepSpeed's BigBirdSparsityConfig and BSLongformerSparsityConfig: a sliding window plus global rows/columns (plus random blocks).

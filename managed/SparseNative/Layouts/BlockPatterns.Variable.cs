@@ -1,3 +1,4 @@
+using SparseNative.Layouts;
 namespace SparseNative;
 
 // DeepSpeed's VariableSparsityConfig: Fixed with windows of listed sizes, explicit global blocks and random blocks.

@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Layouts;
 
 /// <summary>
 /// The random-block rule of <see cref="BlockPatterns.BigBird"/> and <see cref="BlockPatterns.Variable"/>, fixed here so a

@@ -1,4 +1,5 @@
 using SparseNative.Interop;
+using SparseNative.Dispatch;
 
 namespace SparseNative.Native;
 
@@ -29,6 +30,27 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
         {
             Run(NativeStructs.Problem(p, segQ, segK), NativeStructs.Layout(layout, rows, cols), p.Query, p.Key, p.Value, p.Output,
                 p.LogSumExp);
+        }
+    }
+
+    public override string? BackwardUnavailableReason => null;
+
+    public override void Backward(in BackwardProblem b)
+    {
+        ref readonly var p = ref b.Forward;
+        var layout = p.Layout;
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
+        {
+            try
+            {
+                SparseNativeApi.AttentionBackward(NativeStructs.Problem(p, segQ, segK), NativeStructs.Layout(layout, rows, cols),
+                    p.Query, p.Key, p.Value, p.Output, p.LogSumExp, b.OutputGradient, b.QueryGradient, b.KeyGradient, b.ValueGradient);
+            }
+            catch (SparseNativeException e)
+            {
+                throw NativeErrors.ToException(Backend.NativeCpu, e.Status, e.NativeMessage);
+            }
         }
     }
 

@@ -59,7 +59,7 @@ internal static partial class NativeErrors
     /// <summary>
     /// The managed argument that a native message names. The C libraries start every message with the field at fault
     /// ("problem->head_dim = 20: …", "layout->row_offsets[3] …", "k_len = 10: …", "q[7] (batch 0, …) = nan: …"); this maps
-    /// it to the parameter of <c>Forward</c> that carries it. Null when the message names nothing recognisable.
+    /// it to the parameter of <c>Forward</c> or <c>Backward</c> that carries it. Null when the message names nothing recognisable.
     /// </summary>
     internal static string? ParameterOf(string message)
     {
@@ -77,6 +77,10 @@ internal static partial class NativeErrors
             "v" or "v_len" => "value",
             "out" or "out_len" => "output",
             "lse" or "lse_len" => "logSumExp",
+            "dout" or "dout_len" => "outputGradient",
+            "dq" or "dq_len" => "queryGradient",
+            "dk" or "dk_len" => "keyGradient",
+            "dv" or "dv_len" => "valueGradient",
             _ => root,
         };
     }

@@ -1,4 +1,5 @@
 using SparseNative.Interop;
+using SparseNative.Dispatch;
 
 namespace SparseNative.Native;
 

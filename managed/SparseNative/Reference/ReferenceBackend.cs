@@ -1,4 +1,5 @@
-namespace SparseNative;
+using SparseNative.Dispatch;
+namespace SparseNative.Reference;
 
 /// <summary>
 /// The oracle: a direct transcription of docs/SEMANTICS.md with float64 accumulation. Each query row is handled

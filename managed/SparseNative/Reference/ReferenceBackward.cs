@@ -1,4 +1,5 @@
-namespace SparseNative;
+using SparseNative.Dispatch;
+namespace SparseNative.Reference;
 
 /// <summary>
 /// The oracle of the backward pass: the gradient of docs/SEMANTICS.md's forward, in float64, one query row at a time.

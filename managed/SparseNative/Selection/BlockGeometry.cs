@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Selection;
 
 /// <summary>
 /// Where the blocks of one shape lie relative to each other: the causal limit and the keep-set of each query block.

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
+using SparseNative.Dispatch;
 
-namespace SparseNative;
+namespace SparseNative.Selection;
 
 /// <summary>Block means of token rows (the pooled vectors every selection scores), vectorised with TensorPrimitives.</summary>
 internal static class BlockPooling

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using SparseNative.Selection;
+using SparseNative.Decode;
 
 namespace SparseNative;
 

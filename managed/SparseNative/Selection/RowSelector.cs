@@ -1,4 +1,4 @@
-namespace SparseNative;
+namespace SparseNative.Selection;
 
 /// <summary>
 /// Chooses the key blocks of one query block from its pooled scores. Holds the per-row buffers so a selection over

@@ -5,15 +5,19 @@ using Xunit;
 namespace SparseNative.Tests.Kernels;
 
 /// <summary>
-/// Every SIMD backward, forced through the public API (forward and backward on the same backend), against the float64
-/// reference backward. A path this CPU cannot run is skipped with its reason; NEON runs under qemu (tests/arm64).
+/// Every fast backward — the SIMD paths and the C library (NativeCpu) — forced through the public API (forward and
+/// backward on the same backend), against the float64 reference backward. A path this machine cannot run is skipped
+/// with its reason; NEON and the arm64 C library run under qemu (tests/arm64).
 /// </summary>
 public class SimdBackwardTests
 {
     /// <summary>Relative Frobenius error of each of dQ, dK, dV (the reason for the value is with it).</summary>
     private const double GradientTolerance = Tolerances.BackwardRelative;
 
-    public static TheoryData<Backend> Backends => new(KernelCheck.SimdBackends);
+    public static TheoryData<Backend> Backends => new([.. KernelCheck.SimdBackends, Backend.NativeCpu]);
+
+    /// <summary>The managed paths only: the ones that use <see cref="KernelScratch"/>.</summary>
+    public static TheoryData<Backend> ManagedBackends => new(KernelCheck.SimdBackends);
 
     /// <summary>Checks the three gradients of <paramref name="backend"/> against the reference and returns them.</summary>
     private static BackwardCheck.Gradients AgainstReference(Backend backend, KernelCheck.Case c, float inputScale = 1.5f, int threads = 0)
@@ -154,7 +158,7 @@ public class SimdBackwardTests
     }
 
     [Theory]
-    [MemberData(nameof(Backends))]
+    [MemberData(nameof(ManagedBackends))]
     public void RepeatedCallsAllocateNoNewScratch(Backend backend)
     {
         KernelCheck.SkipIfUnavailable(backend);

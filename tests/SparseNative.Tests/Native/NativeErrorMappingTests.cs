@@ -164,6 +164,10 @@ public class NativeErrorMappingTests
     [InlineData("out overlaps v: the output must be a separate buffer", "output")]
     [InlineData("lse_len = 3: the problem needs 32 elements", "logSumExp")]
     [InlineData("dtype = 7: must be 0 (SNC_DTYPE_F32), 1 (SNC_DTYPE_F16) or 2 (SNC_DTYPE_BF16)", "dtype")]
+    [InlineData("dout_len = 3: [batch, query_heads, query_length, head_dim] needs 128 elements", "outputGradient")]
+    [InlineData("dq overlaps k: each gradient must be a separate buffer", "queryGradient")]
+    [InlineData("dk_len = 0: [batch, kv_heads, key_length, head_dim] needs 64 elements", "keyGradient")]
+    [InlineData("dv overlaps dk: each gradient must be a separate buffer", "valueGradient")]
     [InlineData("", null)]
     public void TheArgumentIsTheFieldTheNativeMessageStartsWith(string message, string? expected) =>
         Assert.Equal(expected, NativeErrors.ParameterOf(message));

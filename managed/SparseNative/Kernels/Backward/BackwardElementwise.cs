@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using SparseNative.Kernels.Isa;
 
-namespace SparseNative.Kernels;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// The element-wise steps of the backward pass between its GEMMs, written once for every ISA: recomputing

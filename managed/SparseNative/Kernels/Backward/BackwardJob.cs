@@ -1,4 +1,5 @@
-namespace SparseNative.Kernels;
+using SparseNative.Dispatch;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// One backward call as the workers see it: the forward's tensors and geometry (<see cref="Forward"/>, read only), dO, the

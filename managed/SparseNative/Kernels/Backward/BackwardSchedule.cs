@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace SparseNative.Kernels;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// Orders the key-block items of the backward's second pass, <c>(b·Hkv + kvh)·KeyBlocks + kb</c>, by cost — the query

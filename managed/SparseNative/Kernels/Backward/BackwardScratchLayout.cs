@@ -1,4 +1,4 @@
-namespace SparseNative.Kernels;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// How one worker's scratch is cut up for the backward pass; every piece starts on a 64-byte boundary. Both passes use the

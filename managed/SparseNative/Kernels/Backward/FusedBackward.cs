@@ -1,7 +1,8 @@
 using System.Buffers;
 using SparseNative.Kernels.Isa;
+using SparseNative.Dispatch;
 
-namespace SparseNative.Kernels;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// Runs the fused backward (FlashAttention-2's algorithm over the active blocks) in two passes with no atomics:

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using SparseNative.Kernels.Isa;
 
-namespace SparseNative.Kernels;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// The second pass of the fused backward: dK and dV, one work item per key block of one (batch, key/value head). The item

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using SparseNative.Kernels.Isa;
 
-namespace SparseNative.Kernels;
+namespace SparseNative.Kernels.Backward;
 
 /// <summary>
 /// The first pass of the fused backward: dQ, one work item per query block of one (batch, query head) — the forward's
