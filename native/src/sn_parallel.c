@@ -3,22 +3,26 @@
  *
  * A persistent pool: a server calls the library continuously, and starting threads per call costs tens
  * of microseconds, as much as a whole small call. The pool is created lazily (static initialisers, so
- * there is nothing to race on), grows on demand to at most one worker per online CPU besides the caller,
+ * there is nothing to race on), grows on demand to at most one worker per usable CPU besides the caller,
  * and serves one job at a time: a call that finds it busy runs its items on its own thread. That keeps
  * concurrent callers correct without a queue and cannot deadlock (nobody ever waits for the pool to be
  * free, and a caller never waits for a worker that has not joined its job: only for those running its
  * items). Which thread runs an item never changes a result, so results stay bitwise identical.
  *
- * Workers park on a condition variable between jobs. The library's destructor stops and joins them. After
- * fork() the child has no workers (only the forking thread is copied): an atfork handler resets the pool
- * there, and the child starts new workers on its first parallel call.
+ * Each worker parks on its own condition variable, so a job for h helpers wakes h workers, not all of them.
+ * The library's destructor (dlclose, process exit) tells the workers to stop, at the next item boundary
+ * (the caller finishes the job's remaining items itself), and joins them: no thread runs the library's code
+ * once it is unmapped. fork() copies only the forking thread: the atfork handlers hold the pool's mutex
+ * across fork(), so the child's copy of the pool is consistent, and reset it in the child, which starts its
+ * own workers on its first parallel call.
  *
  * Scratch is allocated by the calling thread in one block: glibc then reuses the same pages from call
  * to call instead of handing each thread fresh pages from its own arena (first touch is slow). */
-#define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT; pthread_sigmask */
 #include "sn_parallel.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,32 +40,36 @@ typedef struct sn_loop {
     size_t scratch_bytes;
 } sn_loop;
 
-/* Everything below is guarded by mutex. */
+/* Everything below is guarded by mutex, except `stopping` (read by workers between items). */
 static struct sn_pool {
     pthread_mutex_t mutex;
-    pthread_cond_t work;  /* workers wait here for a job (or for stop) */
     pthread_cond_t done;  /* the caller waits here for the workers running its items */
     bool busy;            /* a caller owns the pool (from acquiring it until its workers are done) */
     bool open;            /* the current job may still be joined */
     bool stop;            /* the library is being unloaded: workers exit, callers run inline */
+    atomic_bool stopping; /* the same, for workers in the middle of a job: take no further item */
     uint64_t generation;  /* incremented per job, so a worker joins each job at most once */
     int32_t participants; /* workers 0 .. participants-1 may join the current job */
     int32_t joined;       /* workers now running the current job's items */
     int32_t workers;      /* threads started */
     sn_loop* job;
     pthread_t threads[SN_MAX_THREADS];
-} pool = { .mutex = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
+    pthread_cond_t wake[SN_MAX_THREADS]; /* worker t parks on wake[t] */
+} pool = { .mutex = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 int32_t sn_cpu_count(void)
 {
-    /* Read once: sysconf reads /sys on every call, a measurable cost for a small attention call. */
+    /* Read once: sysconf reads /sys on every call, a measurable cost for a small attention call. The CPUs
+     * this process may run on (taskset, cpusets), not all online ones: more threads than that only contend. */
     static atomic_int cached;
     int n = atomic_load_explicit(&cached, memory_order_relaxed);
     if (n == 0) {
-        const long online = sysconf(_SC_NPROCESSORS_ONLN);
-        n = online < 1 ? 1 : online > SN_MAX_THREADS ? SN_MAX_THREADS : (int)online;
+        cpu_set_t allowed;
+        long usable = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 0;
+        if (usable < 1) usable = sysconf(_SC_NPROCESSORS_ONLN);
+        n = usable < 1 ? 1 : usable > SN_MAX_THREADS ? SN_MAX_THREADS : (int)usable;
         atomic_store_explicit(&cached, n, memory_order_relaxed);
     }
     return n;
@@ -70,7 +78,9 @@ int32_t sn_cpu_count(void)
 static void sn_drain(sn_loop* loop, int32_t participant)
 {
     void* scratch = loop->scratch + (size_t)participant * loop->scratch_bytes;
+    const bool worker = participant > 0;
     for (;;) {
+        if (worker && atomic_load_explicit(&pool.stopping, memory_order_relaxed)) return;
         const int64_t item = atomic_fetch_add_explicit(&loop->next, 1, memory_order_relaxed);
         if (item >= loop->items) return;
         loop->fn(loop->context, scratch, item);
@@ -84,7 +94,7 @@ static void* sn_worker_main(void* arg)
     pthread_mutex_lock(&pool.mutex);
     for (;;) {
         while (!pool.stop && !(pool.open && pool.generation != seen && index < pool.participants))
-            pthread_cond_wait(&pool.work, &pool.mutex);
+            pthread_cond_wait(&pool.wake[index], &pool.mutex);
         if (pool.stop) break;
         seen = pool.generation;
         sn_loop* job = pool.job;
@@ -98,30 +108,35 @@ static void* sn_worker_main(void* arg)
     return NULL;
 }
 
-/* In the child of fork(): the workers were not copied, and the mutex may have been copied locked. */
+/* fork() while another thread holds the mutex would leave the child a locked mutex and a half-updated pool. */
+static void sn_pool_before_fork(void) { pthread_mutex_lock(&pool.mutex); }
+
+static void sn_pool_after_fork_parent(void) { pthread_mutex_unlock(&pool.mutex); }
+
+/* In the child: no worker was copied, and no caller but the forking thread (which is in fork, not here). */
 static void sn_pool_after_fork_child(void)
 {
-    pthread_mutex_init(&pool.mutex, NULL);
-    pthread_cond_init(&pool.work, NULL);
-    pthread_cond_init(&pool.done, NULL);
+    pthread_cond_init(&pool.done, NULL); /* the wake[] of new workers are initialised as they start */
     pool.busy = pool.open = false;
     pool.participants = pool.joined = pool.workers = 0;
     pool.job = NULL;
+    pthread_mutex_unlock(&pool.mutex);
 }
 
 static void sn_pool_register_atfork(void)
 {
-    pthread_atfork(NULL, NULL, sn_pool_after_fork_child);
+    pthread_atfork(sn_pool_before_fork, sn_pool_after_fork_parent, sn_pool_after_fork_child);
 }
 
-/* At library unload (dlclose, or process exit): stop the workers and wait for them. A worker is either
- * parked or finishing an item of a job that is still running, so this cannot wait for long. */
+/* At library unload (dlclose, or process exit): stop the workers and wait for them. A worker is parked or
+ * finishing one item (it takes no further item once `stopping` is set), so this waits for one item at most. */
 __attribute__((destructor)) static void sn_pool_shutdown(void)
 {
     pthread_mutex_lock(&pool.mutex);
     pool.stop = true;
+    atomic_store_explicit(&pool.stopping, true, memory_order_relaxed);
     const int32_t workers = pool.workers;
-    pthread_cond_broadcast(&pool.work);
+    for (int32_t t = 0; t < workers; ++t) pthread_cond_signal(&pool.wake[t]);
     pthread_mutex_unlock(&pool.mutex);
     for (int32_t t = 0; t < workers; ++t) pthread_join(pool.threads[t], NULL);
     pthread_mutex_lock(&pool.mutex);
@@ -134,19 +149,25 @@ __attribute__((destructor)) static void sn_pool_shutdown(void)
 static void sn_pool_grow(int32_t wanted)
 {
     if (pool.workers >= wanted) return;
-    pthread_once(&atfork_once, sn_pool_register_atfork);
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
-    while (pool.workers < wanted &&
-           pthread_create(&pool.threads[pool.workers], NULL, sn_worker_main, (void*)(intptr_t)pool.workers) == 0)
+    while (pool.workers < wanted) {
+        const int32_t t = pool.workers;
+        if (pthread_cond_init(&pool.wake[t], NULL) != 0) break;
+        if (pthread_create(&pool.threads[t], NULL, sn_worker_main, (void*)(intptr_t)t) != 0) {
+            pthread_cond_destroy(&pool.wake[t]);
+            break;
+        }
         ++pool.workers;
+    }
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 
 /* Up to `helpers` workers for the caller, or 0 when the pool is busy (or stopped): the caller runs alone. */
 static int32_t sn_pool_acquire(int32_t helpers)
 {
+    pthread_once(&atfork_once, sn_pool_register_atfork);
     pthread_mutex_lock(&pool.mutex);
     if (pool.busy || pool.stop) {
         pthread_mutex_unlock(&pool.mutex);
@@ -155,6 +176,7 @@ static int32_t sn_pool_acquire(int32_t helpers)
     pool.busy = true;
     sn_pool_grow(helpers);
     const int32_t granted = helpers < pool.workers ? helpers : pool.workers;
+    if (granted == 0) pool.busy = false;
     pthread_mutex_unlock(&pool.mutex);
     return granted;
 }
@@ -166,7 +188,7 @@ static void sn_pool_run(sn_loop* loop, int32_t helpers)
     pool.participants = helpers;
     pool.open = true;
     ++pool.generation;
-    pthread_cond_broadcast(&pool.work);
+    for (int32_t t = 0; t < helpers; ++t) pthread_cond_signal(&pool.wake[t]);
     pthread_mutex_unlock(&pool.mutex);
 
     sn_drain(loop, 0);

@@ -12,11 +12,11 @@ typedef void (*sn_item_fn)(const void* context, void* scratch, int64_t item);
 /* Most threads ever used, the pool's workers included (a guard, not a tuning knob). */
 #define SN_MAX_THREADS 1024
 
-/* The number of online CPUs (>= 1). */
+/* The number of CPUs this process may run on (its affinity mask; >= 1, <= SN_MAX_THREADS), read once. */
 int32_t sn_cpu_count(void);
 
 /* Calls fn(context, scratch, i) exactly once for every i in [0, items), on at most `threads` threads
- * (the calling thread and workers of the library's pool; at most one per online CPU), each with its own
+ * (the calling thread and workers of the library's pool; at most one per usable CPU), each with its own
  * 64-byte aligned scratch of scratch_bytes (a multiple of 64). Items are handed out dynamically, so which
  * thread runs an item varies; fn must make its result depend on the item only. While the pool serves
  * another call, the calling thread runs every item itself. Safe to call from any number of threads at
