@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             const uint8_t c = fuzz_u8(&in);
             const int32_t start = nkb > 0 ? c % nkb : 0, step = 1 + (c >> 7);
             for (int32_t col = start; col < nkb && total < MAX_INTS && (c & 0x40) == 0; col += step) {
-                cols[total++] = raw_cols && (fuzz_u8(&in) & 0xF0) == 0xF0 ? fuzz_dim(&in, nkb + 2) - 1 : col;
+                cols[total++] = raw_cols && (fuzz_u8(&in) & 0xF0) == 0xF0 ? near(fuzz_dim(&in, nkb < INT32_MAX - 2 ? nkb + 2 : INT32_MAX), 1) : col; /* one less */
                 ++in_list;
             }
             offsets[(int64_t)l * (nqb + 1) + r + 1] = (int32_t)in_list;
