@@ -18,10 +18,12 @@ static class Driver
     const string Usage = """
         usage: ./build.sh [build|test|demo|bench|pack|clean] [args]      (Windows: ./build.ps1, the same verbs)
           build  native library (CMake, Release) + every .NET project
-          test   build, then CTest (C library), the managed tests, the managed CUDA tests on the CPU-emulated CUDA
-                 library, the command-line tool tests, the managed fuzz harnesses, a short run of the bench's soak
-                 command, the NEON tests under qemu (linux-arm64), the packed-package consumer test; the last line is "N passed, N failed, N skipped". `test STEP...` runs only the
-                 steps named: ctest managed cuda-emu cli fuzz soak neon-qemu consumer
+          test   build, then CTest (C library), the same CTest suite under ASan+UBSan and under TSan, the native
+                 libFuzzer harnesses, the managed tests, the managed CUDA tests on the CPU-emulated CUDA library,
+                 the command-line tool tests, the managed fuzz harnesses (coverage-guided), a short run of the
+                 bench's soak command, the NEON tests under qemu (linux-arm64), the packed-package consumer test;
+                 the last line is "N passed, N failed, N skipped". `test STEP...` runs only the steps named:
+                 ctest sanitize fuzz-native managed cuda-emu cli fuzz soak neon-qemu consumer
           demo   16k-token BigBird attention: backend, time, density, speedup over dense, error vs the reference
           bench  the quick benchmark (FMA peak, every backend, ONNX Runtime peers); extra args go to it
           pack   the SparseNative and SparseNative.Cli NuGet packages into artifacts/packages, versioned
@@ -39,7 +41,7 @@ static class Driver
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
-    static readonly string[] TestSteps = ["ctest", "managed", "cuda-emu", "cli", "fuzz", "soak", "neon-qemu", "consumer"];
+    static readonly string[] TestSteps = ["ctest", "sanitize", "fuzz-native", "managed", "cuda-emu", "cli", "fuzz", "soak", "neon-qemu", "consumer"];
 
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";
@@ -181,6 +183,22 @@ static class Driver
                 RunSuite(tally, "CTest: the C library against its own float64 reference", "ctest",
                     ["--test-dir", NativeBuild, "--output-on-failure", "-C", "Release", "--output-junit", ResultFile(step)], step);
                 break;
+            case "sanitize":
+                // The C library's CTest suite (the CUDA validation and emulation tests included) instrumented.
+                Sanitized(tally, "address,undefined", "asan", "ASan + UBSan", [], []);
+                // TSan is here for the thread pool and the concurrent callers of the C API. The CUDA library is not
+                // built: its emulation starts one std::thread per CUDA thread (thousands per launch), far too slow
+                // under TSan (it runs under ASan), and its validation test is single-threaded. The AVX2 and baseline
+                // kernels share the AVX-512 variant's threading (the pool, dispatch) and run under ASan.
+                const string sameThreading = "the same threading as the AVX-512 variant (runs under ASan)";
+                Sanitized(tally, "thread", "tsan", "TSan",
+                    [("forward_avx2", sameThreading), ("forward_generic", sameThreading),
+                     ("backward_avx2", sameThreading), ("backward_generic", sameThreading)],
+                    ["-DSPARSENATIVE_CUDA=OFF"]);
+                break;
+            case "fuzz-native":
+                FuzzNative(tally, step);
+                break;
             case "managed":
                 RunXunit(tally, "managed tests", tests, [], step);
                 break;
@@ -251,6 +269,57 @@ static class Driver
     }
 
     static string ResultFile(string name) => Path.Combine(Results, name + ".junit.xml");
+
+    // A compiler for the sanitizer and fuzz builds: clang-16 (what .ci/run installs; libFuzzer needs clang), else gcc.
+    static (string C, string Cxx)? SanitizerCompiler(bool clangOnly) =>
+        OnPath("clang-16") ? ("clang-16", "clang++-16") : clangOnly ? null : OnPath("gcc") ? ("gcc", "g++") : null;
+
+    // The native library and its CTest suite built with -fsanitize=<sanitizers> (RelWithDebInfo, every sanitizer
+    // report fatal) in build/native-<name>, then run; `skip` lists tests left out, each with its reason.
+    static void Sanitized(Tally tally, string sanitizers, string name, string label, (string Test, string Why)[] skip, string[] cmakeOptions)
+    {
+        string step = $"sanitize-{name}";
+        if (!OperatingSystem.IsLinux()) { tally.Skip($"CTest under {label}", "Linux only"); return; }
+        if (SanitizerCompiler(clangOnly: false) is not (string cc, string cxx)) { tally.Skip($"CTest under {label}", "no clang-16 or gcc"); return; }
+        string dir = Path.Combine(Root, "build", $"native-{name}");
+        Log($"native library and CTest suite under {label} ({cc}, {dir})");
+        try
+        {
+            Checked("cmake", ["-S", ".", "-B", dir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", $"-DCMAKE_C_COMPILER={cc}",
+                $"-DCMAKE_CXX_COMPILER={cxx}", $"-DSPARSENATIVE_SANITIZE={sanitizers}", .. cmakeOptions], quiet: true);
+            Checked("cmake", ["--build", dir, "-j", $"{Environment.ProcessorCount}"]);
+        }
+        catch (StepFailed e) { tally.Fail($"CTest under {label}: {e.Message}"); return; }
+        // A sanitizer report ends the test process with a non-zero exit code, so CTest records it as a failure.
+        // cuda_syntax_check compiles the CUDA sources and runs no library code: nothing for a sanitizer to watch.
+        if (!cmakeOptions.Contains("-DSPARSENATIVE_CUDA=OFF"))
+            skip = [.. skip, ("cuda_syntax_check", "compiles the CUDA sources; runs no library code")];
+        foreach (var (test, why) in skip) tally.Skip($"{test} under {label}", why);
+        const string common = "halt_on_error=1:abort_on_error=0:print_stacktrace=1";
+        RunSuite(tally, $"CTest under {label}", "ctest",
+            ["--test-dir", dir, "--output-on-failure", "-j", $"{Environment.ProcessorCount}", "-E", $"^({string.Join('|', skip.Select(s => s.Test))})$",
+             "--output-junit", ResultFile(step)], step,
+            new() { ["ASAN_OPTIONS"] = $"{common}:detect_leaks=1:strict_string_checks=1", ["UBSAN_OPTIONS"] = common, ["TSAN_OPTIONS"] = common });
+    }
+
+    // The native libFuzzer harnesses (native/fuzz) for 30 s each on their committed corpus, and every committed
+    // regression input through its harnesses (native/fuzz/run.sh writes the JUnit file).
+    static void FuzzNative(Tally tally, string step)
+    {
+        const string label = "native fuzz harnesses (libFuzzer, ASan, UBSan): 30 s each, then the regression inputs";
+        if (!OperatingSystem.IsLinux()) { tally.Skip(label, "Linux only"); return; }
+        if (SanitizerCompiler(clangOnly: true) is not (string cc, string cxx)) { tally.Skip(label, "libFuzzer needs clang-16"); return; }
+        string dir = Path.Combine(Root, "build", "native-fuzz");
+        Log($"native fuzz harnesses ({cc}, {dir})");
+        try
+        {
+            Checked("cmake", ["-S", ".", "-B", dir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", $"-DCMAKE_C_COMPILER={cc}",
+                $"-DCMAKE_CXX_COMPILER={cxx}", "-DSPARSENATIVE_FUZZ=ON", "-DSPARSENATIVE_BUILD_TESTS=OFF"], quiet: true);
+            Checked("cmake", ["--build", dir, "-j", $"{Environment.ProcessorCount}"]);
+        }
+        catch (StepFailed e) { tally.Fail($"{label}: {e.Message}"); return; }
+        RunSuite(tally, label, "bash", ["native/fuzz/run.sh", dir, "30", ResultFile(step)], step);
+    }
 
     static void RunXunit(Tally tally, string label, string exe, string[] args, string name, Dictionary<string, string>? env = null) =>
         RunSuite(tally, label, exe, [.. args, "-noColor", "-result-junit", ResultFile(name)], name, env);

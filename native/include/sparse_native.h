@@ -134,8 +134,10 @@ typedef struct sn_layout {
  *  scale            the factor applied to q.k, used exactly as given: any finite value, 0 (uniform weights
  *                   over the allowed keys) and negative values included. There is no default: for the
  *                   usual softmax(q.k / sqrt(d)) pass 1.0f / sqrtf((float)head_dim).
- *  num_threads      0 = one per online CPU; n >= 1 = at most n threads (capped by the number of work
- *                   items and at 1024). Results are bitwise identical for every thread count.
+ *  num_threads      0 = one per CPU the process may run on (its affinity mask); n >= 1 = at most n threads
+ *                   (capped by the number of work items and of those CPUs). The threads come from a pool the
+ *                   library keeps between calls (the calling thread is one of them); a call made while the
+ *                   pool serves another call runs on its calling thread alone. Results are bitwise identical for every thread count.
  *  query_segment_ids, key_segment_ids   both NULL, or both non-NULL: int32 [batch, query_length] and
  *                   [batch, key_length]; query i and key j attend only if their ids are equal. Their
  *                   lengths are not passed, so they cannot be checked: each must hold batch * length ids. */
