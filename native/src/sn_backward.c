@@ -8,6 +8,7 @@
 #include "sn_backward_kernel.h"
 #include "sn_error.h"
 #include "sn_kernel.h"
+#include "sn_layout_transpose.h"
 #include "sn_parallel.h"
 #include "sn_validate.h"
 
@@ -21,43 +22,6 @@ static const sn_backward_kernel* sn_select_backward_kernel(void)
 #endif
     (void)name;
     return &sn_backward_kernel_generic;
-}
-
-/* The transpose (CSC) of every list of a validated layout: see sn_backward_plan. *offsets and *rows are
- * malloc'd (the caller frees them). */
-static sn_status sn_transpose_layout(const sn_plan* p, const sn_layout* layout, int32_t** offsets_out,
-                                     int32_t** rows_out)
-{
-    const int64_t QB = p->query_blocks, KB = p->key_blocks;
-    int32_t* offsets = calloc((size_t)(p->num_layouts * (KB + 1)), sizeof(int32_t));
-    int32_t* rows = malloc(sizeof(int32_t) * (size_t)(layout->num_col_indices > 0 ? layout->num_col_indices : 1));
-    if (offsets == NULL || rows == NULL) {
-        free(offsets);
-        free(rows);
-        return sn_fail(SN_OUT_OF_MEMORY, "cannot allocate the layout's transpose (%d blocks)", layout->num_col_indices);
-    }
-    for (int32_t l = 0; l < p->num_layouts; ++l) {
-        const int32_t* ro = layout->row_offsets + l * (QB + 1);
-        const int32_t* ci = layout->col_indices + p->list_base[l];
-        int32_t* co = offsets + l * (KB + 1);
-        int32_t* cr = rows + p->list_base[l];
-        for (int32_t e = 0; e < ro[QB]; ++e) ++co[ci[e] + 1];
-        for (int64_t kb = 0; kb < KB; ++kb) co[kb + 1] += co[kb];
-        /* Rows in increasing order fill each column in increasing order; `next` walks each column. */
-        int32_t* next = malloc(sizeof(int32_t) * (size_t)(KB > 0 ? KB : 1));
-        if (next == NULL) {
-            free(offsets);
-            free(rows);
-            return sn_fail(SN_OUT_OF_MEMORY, "cannot allocate the layout's transpose (%lld key blocks)", (long long)KB);
-        }
-        memcpy(next, co, sizeof(int32_t) * (size_t)KB);
-        for (int32_t qb = 0; qb < QB; ++qb)
-            for (int32_t e = ro[qb]; e < ro[qb + 1]; ++e) cr[next[ci[e]]++] = qb;
-        free(next);
-    }
-    *offsets_out = offsets;
-    *rows_out = rows;
-    return SN_OK;
 }
 
 typedef struct sn_backward_context {
@@ -112,7 +76,7 @@ SN_API sn_status sn_attention_backward(const sn_problem* problem, const sn_layou
 
     int32_t* csc_offsets = NULL;
     int32_t* csc_rows = NULL;
-    if ((st = sn_transpose_layout(&plan, layout, &csc_offsets, &csc_rows)) != SN_OK) {
+    if ((st = sn_transpose_layout(layout, &shape, list_base, &csc_offsets, &csc_rows)) != SN_OK) {
         free(list_base);
         return st;
     }

@@ -15,7 +15,7 @@ namespace SparseNative.Interop.Cuda;
 public sealed unsafe class SparseNativeCudaLibrary
 {
     /// <summary>The <c>SNC_ABI_VERSION</c> these bindings were written for.</summary>
-    public const int ExpectedAbiVersion = 2;
+    public const int ExpectedAbiVersion = 3;
 
     /// <summary>Environment variable naming the library file (or its directory); exclusive when set.</summary>
     public const string PathEnvironmentVariable = "SPARSENATIVE_CUDA_PATH";
@@ -25,7 +25,7 @@ public sealed unsafe class SparseNativeCudaLibrary
         [
             "snc_last_error", "snc_device_count", "snc_device_name", "snc_malloc", "snc_free", "snc_copy_to_device",
             "snc_copy_to_host", "snc_synchronize", "snc_layout_create", "snc_layout_destroy", "snc_attention_forward_device",
-            "snc_attention_forward_host",
+            "snc_attention_forward_host", "snc_attention_backward", "snc_attention_backward_host",
         ])));
 
     private static readonly object SharedGate = new();
@@ -85,6 +85,9 @@ public sealed unsafe class SparseNativeCudaLibrary
     private readonly delegate* unmanaged[Cdecl]<void*, int> LayoutDestroyFn;
     private readonly delegate* unmanaged[Cdecl]<SnProblem*, void*, int, void*, void*, void*, void*, float*, void*, int> ForwardDeviceFn;
     private readonly delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint, int> ForwardHostFn;
+    private readonly delegate* unmanaged[Cdecl]<SnProblem*, void*, int, void*, void*, void*, void*, float*, void*, void*, void*, void*, void*, int> BackwardDeviceFn;
+    private readonly delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint,
+        void*, nuint, void*, nuint, void*, nuint, void*, nuint, int> BackwardHostFn;
 
     private SparseNativeCudaLibrary(NativeLibraryStatus status)
     {
@@ -110,6 +113,10 @@ public sealed unsafe class SparseNativeCudaLibrary
             NativeLibrary.GetExport(handle, "snc_attention_forward_device");
         ForwardHostFn = (delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint, int>)
             NativeLibrary.GetExport(handle, "snc_attention_forward_host");
+        BackwardDeviceFn = (delegate* unmanaged[Cdecl]<SnProblem*, void*, int, void*, void*, void*, void*, float*, void*, void*, void*, void*, void*, int>)
+            NativeLibrary.GetExport(handle, "snc_attention_backward");
+        BackwardHostFn = (delegate* unmanaged[Cdecl]<SnProblem*, SnLayout*, int, void*, nuint, void*, nuint, void*, nuint, void*, nuint, float*, nuint,
+            void*, nuint, void*, nuint, void*, nuint, void*, nuint, int>)NativeLibrary.GetExport(handle, "snc_attention_backward_host");
         int count;
         if (DeviceCountFn(&count) != 0) count = 0;
         if (count < 1)
@@ -184,5 +191,28 @@ public sealed unsafe class SparseNativeCudaLibrary
         fixed (SnProblem* p = &problem)
         fixed (SnLayout* l = &layout)
             return (SnStatus)ForwardHostFn(p, l, (int)dtype, q, qLength, k, kLength, v, vLength, output, outputLength, lse, lseLength);
+    }
+
+    /// <summary><c>snc_attention_backward</c>: device pointers (segment ids in <paramref name="problem"/> too), f32 only,
+    /// asynchronous on <paramref name="stream"/> (0 = default stream).</summary>
+    public SnStatus AttentionBackwardDevice(in SnProblem problem, nint layout, SncDtype dtype, nint q, nint k, nint v, nint output,
+        nint lse, nint outputGradient, nint queryGradient, nint keyGradient, nint valueGradient, nint stream)
+    {
+        fixed (SnProblem* p = &problem)
+            return (SnStatus)BackwardDeviceFn(p, (void*)layout, (int)dtype, (void*)q, (void*)k, (void*)v, (void*)output, (float*)lse,
+                (void*)outputGradient, (void*)queryGradient, (void*)keyGradient, (void*)valueGradient, (void*)stream);
+    }
+
+    /// <summary><c>snc_attention_backward_host</c>: host pointers with element counts; copies to the GPU and back (synchronous).</summary>
+    public SnStatus AttentionBackwardHost(in SnProblem problem, in SnLayout layout, SncDtype dtype, void* q, nuint qLength, void* k,
+        nuint kLength, void* v, nuint vLength, void* output, nuint outputLength, float* lse, nuint lseLength, void* outputGradient,
+        nuint outputGradientLength, void* queryGradient, nuint queryGradientLength, void* keyGradient, nuint keyGradientLength,
+        void* valueGradient, nuint valueGradientLength)
+    {
+        fixed (SnProblem* p = &problem)
+        fixed (SnLayout* l = &layout)
+            return (SnStatus)BackwardHostFn(p, l, (int)dtype, q, qLength, k, kLength, v, vLength, output, outputLength, lse, lseLength,
+                outputGradient, outputGradientLength, queryGradient, queryGradientLength, keyGradient, keyGradientLength, valueGradient,
+                valueGradientLength);
     }
 }

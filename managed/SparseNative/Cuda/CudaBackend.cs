@@ -6,7 +6,7 @@ namespace SparseNative.Cuda;
 
 /// <summary>
 /// The dispatcher's <see cref="Backend.Cuda"/>: host spans copied to the GPU, the float32 kernel, results copied back
-/// (<c>snc_attention_forward_host</c>). Available only when <c>libsparsenative_cuda</c> loads and a device exists.
+/// (<c>snc_attention_forward_host</c>; the backward through <c>snc_attention_backward_host</c>). Available only when <c>libsparsenative_cuda</c> loads and a device exists.
 /// </summary>
 internal sealed unsafe class CudaBackend : AttentionBackend
 {
@@ -32,6 +32,28 @@ internal sealed unsafe class CudaBackend : AttentionBackend
         {
             Run(SparseNativeCudaLibrary.Shared, Native.NativeStructs.Problem(p, segQ, segK), Native.NativeStructs.Layout(layout, rows, cols),
                 p.Query, p.Key, p.Value, p.Output, p.LogSumExp);
+        }
+    }
+
+    public override string? BackwardUnavailableReason => null;
+
+    /// <summary>The float32 CUDA backward (<c>snc_attention_backward_host</c>), its failure mapped by <see cref="Native.NativeErrors"/>.</summary>
+    public override void Backward(in BackwardProblem b)
+    {
+        ref readonly var p = ref b.Forward;
+        var layout = p.Layout;
+        var lib = SparseNativeCudaLibrary.Shared;
+        CudaCalls.EnsureAvailable(lib);
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
+        fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp, dout = b.OutputGradient)
+        fixed (float* dq = b.QueryGradient, dk = b.KeyGradient, dv = b.ValueGradient)
+        {
+            CudaCalls.Check(lib, lib.AttentionBackwardHost(Native.NativeStructs.Problem(p, segQ, segK),
+                Native.NativeStructs.Layout(layout, rows, cols), SncDtype.F32,
+                q, (nuint)p.Query.Length, k, (nuint)p.Key.Length, v, (nuint)p.Value.Length, o, (nuint)p.Output.Length,
+                lse, (nuint)p.LogSumExp.Length, dout, (nuint)b.OutputGradient.Length, dq, (nuint)b.QueryGradient.Length,
+                dk, (nuint)b.KeyGradient.Length, dv, (nuint)b.ValueGradient.Length));
         }
     }
 

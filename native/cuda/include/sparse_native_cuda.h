@@ -30,8 +30,9 @@ extern "C" {
 #endif
 
 /* Version of this binary interface. Callers compare snc_abi_version() with the value they compiled with. */
-/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)"). */
-#define SNC_ABI_VERSION 2
+/* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)").
+ * 3: snc_attention_backward, snc_attention_backward_host. */
+#define SNC_ABI_VERSION 3
 
 /* A status beyond sparse_native.h's: a CUDA runtime call failed (no driver, device lost, launch failure,
  * an error raised by an earlier asynchronous kernel). The message names the call and CUDA's error name and
@@ -134,6 +135,37 @@ SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_
                                             const void* v, size_t v_len,
                                             void* out, size_t out_len,
                                             float* lse, size_t lse_len);
+
+/* Block-sparse attention backward on device memory (docs/SEMANTICS.md, "Backward pass"; the contract of
+ * sn_attention_backward): from the forward's inputs q, k, v, its output out and lse, and dout (the gradient
+ * of the loss w.r.t. out), writes dq, dk, dv (shaped as q, k, v; GQA sums dk and dv over each kv head's
+ * query group). Rows with no allowed key contribute nothing, and every element of dq, dk, dv is written.
+ *  problem, layout  as for snc_attention_forward_device (the same uploaded layout serves both).
+ *  dtype            SNC_DTYPE_F32 only (SN_UNSUPPORTED else); head_dim any multiple of 8 up to 256.
+ *  q, k, v, out, dout, dq, dk, dv  device float pointers, 16-byte aligned; lse a device float [B, Hq, Lq]
+ *                   (required). No gradient may overlap an input or another gradient.
+ * Deterministic: no atomics, every gradient element is summed in one fixed order, so repeated calls give
+ * bitwise identical results. Asynchronous like the forward (two kernels queued on `stream`); no
+ * NaN/infinity scan of device data. */
+SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_layout* layout, int32_t dtype,
+                                        const void* q, const void* k, const void* v, const void* out,
+                                        const float* lse, const void* dout, void* dq, void* dk, void* dv,
+                                        void* stream);
+
+/* The same on HOST memory: validates exactly like sn_attention_backward (lengths in elements, the data scan
+ * of q, k, v, out, dout and lse unless SN_FLAG_ALLOW_NON_FINITE), uploads `layout` (host sn_layout) with its
+ * transpose and the host segment ids, copies the inputs to the device, runs the kernels, copies dq, dk, dv
+ * back and frees its temporary device memory. Synchronous. */
+SN_API sn_status snc_attention_backward_host(const sn_problem* problem, const sn_layout* layout, int32_t dtype,
+                                             const void* q, size_t q_len,
+                                             const void* k, size_t k_len,
+                                             const void* v, size_t v_len,
+                                             const void* out, size_t out_len,
+                                             const float* lse, size_t lse_len,
+                                             const void* dout, size_t dout_len,
+                                             void* dq, size_t dq_len,
+                                             void* dk, size_t dk_len,
+                                             void* dv, size_t dv_len);
 
 #ifdef __cplusplus
 }

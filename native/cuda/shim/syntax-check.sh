@@ -14,21 +14,24 @@ FLAGS="-x cuda -std=c++17 -nocudainc -nocudalib -Wall -Wextra -Werror -include $
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 for arch in sm_80 sm_90; do
-  for src in snc_api.cu snc_kernel_f32.cu snc_kernel_mma.cu; do
+  for src in snc_api.cu snc_kernel_f32.cu snc_kernel_mma.cu snc_backward_f32.cu; do
     $CLANGXX $FLAGS --cuda-gpu-arch=$arch -fsyntax-only $INC "$CUDA_DIR/src/$src"
   done
-  for src in snc_kernel_f32.cu snc_kernel_mma.cu; do
+  for src in snc_kernel_f32.cu snc_kernel_mma.cu snc_backward_f32.cu; do
     $CLANGXX $FLAGS --cuda-gpu-arch=$arch --cuda-device-only -O2 -S $INC "$CUDA_DIR/src/$src" -o "$TMP/${src%.cu}.$arch.ptx"
   done
   f32="$TMP/snc_kernel_f32.$arch.ptx"; mma="$TMP/snc_kernel_mma.$arch.ptx"
   n_f32=$(grep -c '^\.visible \.entry' "$f32" || true)
   n_mma=$(grep -c '^\.visible \.entry' "$mma" || true)
+  bwd="$TMP/snc_backward_f32.$arch.ptx"
+  n_bwd=$(grep -c '^\.visible \.entry' "$bwd" || true)
+  [ "$n_bwd" -eq 10 ] || { echo "expected 10 backward kernels, found $n_bwd"; exit 1; }
   [ "$n_f32" -eq 14 ] || { echo "expected 14 f32 kernels, found $n_f32"; exit 1; }
   [ "$n_mma" -eq 8 ] || { echo "expected 8 tensor-core kernels, found $n_mma"; exit 1; }
   grep -q 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32' "$mma" || { echo "no f16 mma.sync"; exit 1; }
   grep -q 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32' "$mma" || { echo "no bf16 mma.sync"; exit 1; }
   grep -q 'ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16' "$mma" || { echo "no ldmatrix"; exit 1; }
   grep -q 'cp.async.cg.shared.global' "$f32" || { echo "no cp.async in the f32 kernel"; exit 1; }
-  if grep -q '__local_depot' "$f32" "$mma"; then echo "a kernel uses local memory (spilled register array)"; exit 1; fi
-  echo "syntax check $arch: ok ($n_f32 f32 kernels, $n_mma tensor-core kernels, no local memory)"
+  if grep -q '__local_depot' "$f32" "$mma" "$bwd"; then echo "a kernel uses local memory (spilled register array)"; exit 1; fi
+  echo "syntax check $arch: ok ($n_f32 f32 kernels, $n_mma tensor-core kernels, $n_bwd backward kernels, no local memory)"
 done

@@ -6,6 +6,7 @@
 
 #include "sn_struct_layout.h"
 #include "sn_error.h"
+#include "sn_layout_transpose.h"
 #include "snc_launch.h"
 #include "snc_validate.h"
 #include "sparse_native_cuda.h"
@@ -14,13 +15,16 @@
 #define SNC_CUDA_ARCHS "unknown"
 #endif
 
-// An uploaded layout: the host-side shape for validation, device copies of the CSR arrays.
+// An uploaded layout: the host-side shape for validation, device copies of the CSR arrays and of the
+// transpose (CSC) the backward's dk/dv kernel walks.
 struct snc_layout {
     sn_layout_shape shape;
     int device;
     int32_t* row_offsets;
     int32_t* col_indices; // NULL when the layout stores no block
     int64_t* list_base;
+    int32_t* csc_offsets; // NULL when uploaded for a forward call only
+    int32_t* csc_rows;    // NULL when the layout stores no block or has no transpose
 };
 
 namespace {
@@ -59,12 +63,34 @@ struct DeviceBuffer {
     }
 };
 
-// Copies a validated layout (sn_validate_layout gave shape and list_base) to the current device.
-sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, const int64_t* list_base, snc_layout** out)
+// Frees the device arrays and the handle; the first error (if any) is returned, nothing leaks.
+cudaError_t release_layout(snc_layout* layout)
+{
+    cudaError_t first = cudaSuccess;
+    void* arrays[] = { layout->row_offsets, layout->col_indices, layout->list_base, layout->csc_offsets, layout->csc_rows };
+    for (void* a : arrays) {
+        const cudaError_t e = cudaFree(a);
+        if (first == cudaSuccess) first = e;
+    }
+    free(layout);
+    return first;
+}
+
+// Copies a validated layout (sn_validate_layout gave shape and list_base) to the current device, with its
+// transpose when `transpose` (the backward needs it; snc_layout_create always builds it, once).
+sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, const int64_t* list_base, bool transpose,
+                        snc_layout** out)
 {
     sn_status s = SN_OK;
+    int32_t* csc_offsets = nullptr;
+    int32_t* csc_rows = nullptr;
+    if (transpose && (s = sn_transpose_layout(layout, &shape, list_base, &csc_offsets, &csc_rows)) != SN_OK) return s;
     snc_layout* l = static_cast<snc_layout*>(calloc(1, sizeof(snc_layout)));
-    if (l == nullptr) return sn_fail(SN_OUT_OF_MEMORY, "could not allocate the layout handle");
+    if (l == nullptr) {
+        free(csc_offsets);
+        free(csc_rows);
+        return sn_fail(SN_OUT_OF_MEMORY, "could not allocate the layout handle");
+    }
     l->shape = shape;
     const size_t offsets_bytes = sizeof(int32_t) * static_cast<size_t>(shape.num_layouts) * (shape.query_blocks + 1);
     const size_t cols_bytes = sizeof(int32_t) * static_cast<size_t>(shape.num_col_indices);
@@ -77,26 +103,22 @@ sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, c
     if (e == cudaSuccess) { e = cudaMemcpy(l->row_offsets, layout->row_offsets, offsets_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(row_offsets)"; }
     if (e == cudaSuccess && cols_bytes > 0) { e = cudaMemcpy(l->col_indices, layout->col_indices, cols_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(col_indices)"; }
     if (e == cudaSuccess) { e = cudaMemcpy(l->list_base, list_base, base_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(list_base)"; }
+    if (transpose) {
+        const size_t csc_bytes = sizeof(int32_t) * static_cast<size_t>(shape.num_layouts) * (shape.key_blocks + 1);
+        if (e == cudaSuccess) { e = cudaMalloc(reinterpret_cast<void**>(&l->csc_offsets), csc_bytes); what = "cudaMalloc(csc_offsets)"; }
+        if (e == cudaSuccess && cols_bytes > 0) { e = cudaMalloc(reinterpret_cast<void**>(&l->csc_rows), cols_bytes); what = "cudaMalloc(csc_rows)"; }
+        if (e == cudaSuccess) { e = cudaMemcpy(l->csc_offsets, csc_offsets, csc_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(csc_offsets)"; }
+        if (e == cudaSuccess && cols_bytes > 0) { e = cudaMemcpy(l->csc_rows, csc_rows, cols_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(csc_rows)"; }
+        free(csc_offsets);
+        free(csc_rows);
+    }
     if (e != cudaSuccess) {
         s = cuda_fail(e, what);
-        cudaFree(l->row_offsets);
-        cudaFree(l->col_indices);
-        cudaFree(l->list_base);
-        free(l);
+        release_layout(l);
         return s;
     }
     *out = l;
     return SN_OK;
-}
-
-// Frees the device arrays and the handle; the first error (if any) is returned, nothing leaks.
-cudaError_t release_layout(snc_layout* layout)
-{
-    cudaError_t e = cudaFree(layout->row_offsets);
-    const cudaError_t e2 = cudaFree(layout->col_indices);
-    const cudaError_t e3 = cudaFree(layout->list_base);
-    free(layout);
-    return e != cudaSuccess ? e : e2 != cudaSuccess ? e2 : e3;
 }
 
 sn_status launch(const sn_plan& params, cudaStream_t stream)
@@ -105,6 +127,51 @@ sn_status launch(const sn_plan& params, cudaStream_t stream)
                                                         : snc::launch_attention_mma(params, stream);
     if (e != cudaSuccess) return cuda_fail(e, params.dtype == SNC_DTYPE_F32 ? "attention_f32 launch" : "attention_mma launch");
     return SN_OK;
+}
+
+// Device copies of the problem's host segment ids (both or neither; nothing is allocated without them).
+sn_status upload_segments(const sn_plan& plan, const sn_problem* problem, DeviceBuffer& segq, DeviceBuffer& segk)
+{
+    if (problem->query_segment_ids == nullptr) return SN_OK;
+    const size_t segq_bytes = sizeof(int32_t) * static_cast<size_t>(plan.batch) * plan.query_length;
+    const size_t segk_bytes = sizeof(int32_t) * static_cast<size_t>(plan.batch) * plan.key_length;
+    sn_status s;
+    if ((s = segq.alloc(segq_bytes, "query_segment_ids")) != SN_OK || (s = segk.alloc(segk_bytes, "key_segment_ids")) != SN_OK)
+        return s;
+    SNC_CUDA_TRY(cudaMemcpy(segq.ptr, problem->query_segment_ids, segq_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(segk.ptr, problem->key_segment_ids, segk_bytes, cudaMemcpyHostToDevice));
+    return SN_OK;
+}
+
+// The backward's two kernels on `stream`, with a launch error turned into a status.
+sn_status launch_backward(const snc_backward_plan& bp, cudaStream_t stream)
+{
+    const cudaError_t e = snc::launch_attention_backward_f32(bp, stream);
+    if (e != cudaSuccess) return cuda_fail(e, "attention_backward_f32 launch");
+    return SN_OK;
+}
+
+// The device side of a backward call whose checks all passed: the layout's device arrays into the plan.
+snc_backward_plan backward_plan(const sn_plan& plan, const snc_layout& layout, const sn_backward_buffers& b)
+{
+    snc_backward_plan bp;
+    bp.plan = plan;
+    bp.plan.row_offsets = layout.row_offsets;
+    bp.plan.col_indices = layout.col_indices;
+    bp.plan.list_base = layout.list_base;
+    bp.plan.q = b.q;
+    bp.plan.k = b.k;
+    bp.plan.v = b.v;
+    bp.plan.out = nullptr; // the forward's output slot: unused by the backward
+    bp.plan.lse = const_cast<float*>(b.lse); // read only
+    bp.out = b.out;
+    bp.dout = b.dout;
+    bp.dq = b.dq;
+    bp.dk = b.dk;
+    bp.dv = b.dv;
+    bp.csc_offsets = layout.csc_offsets;
+    bp.csc_rows = layout.csc_rows;
+    return bp;
 }
 
 } // namespace
@@ -131,7 +198,7 @@ SN_API const char* snc_build_info(void)
 {
     static char info[256];
     if (info[0] == '\0')
-        snprintf(info, sizeof info, "sparsenative_cuda abi=%d cudart=%d.%d (static) archs=%s kernels=f32-simt,f16/bf16-mma.sync",
+        snprintf(info, sizeof info, "sparsenative_cuda abi=%d cudart=%d.%d (static) archs=%s kernels=f32-simt,f16/bf16-mma.sync,backward-f32-simt",
                  SNC_ABI_VERSION, CUDART_VERSION / 1000, (CUDART_VERSION % 1000) / 10, SNC_CUDA_ARCHS);
     return info;
 }
@@ -227,7 +294,7 @@ SN_API sn_status snc_layout_create(const sn_layout* layout, snc_layout** out)
     sn_layout_shape shape;
     int64_t* list_base = nullptr;
     sn_status s = sn_validate_layout(layout, nullptr, &shape, &list_base);
-    if (s == SN_OK) s = upload_layout(layout, shape, list_base, out);
+    if (s == SN_OK) s = upload_layout(layout, shape, list_base, true, out);
     free(list_base);
     return s;
 }
@@ -291,20 +358,12 @@ static sn_status forward_host(const sn_problem* problem, const sn_layout* layout
         (s = dv.alloc(kv_bytes, "v")) != SN_OK || (s = dout.alloc(q_bytes, "out")) != SN_OK ||
         (lse != nullptr && (s = dlse.alloc(lse_bytes, "lse")) != SN_OK))
         return s;
-    const size_t segq_bytes = sizeof(int32_t) * static_cast<size_t>(plan.batch) * plan.query_length;
-    const size_t segk_bytes = sizeof(int32_t) * static_cast<size_t>(plan.batch) * plan.key_length;
-    if (problem->query_segment_ids != nullptr &&
-        ((s = dsegq.alloc(segq_bytes, "query_segment_ids")) != SN_OK || (s = dsegk.alloc(segk_bytes, "key_segment_ids")) != SN_OK))
-        return s;
+    if ((s = upload_segments(plan, problem, dsegq, dsegk)) != SN_OK) return s;
     SNC_CUDA_TRY(cudaMemcpy(dq.ptr, q, q_bytes, cudaMemcpyHostToDevice));
     SNC_CUDA_TRY(cudaMemcpy(dk.ptr, k, kv_bytes, cudaMemcpyHostToDevice));
     SNC_CUDA_TRY(cudaMemcpy(dv.ptr, v, kv_bytes, cudaMemcpyHostToDevice));
-    if (problem->query_segment_ids != nullptr) {
-        SNC_CUDA_TRY(cudaMemcpy(dsegq.ptr, problem->query_segment_ids, segq_bytes, cudaMemcpyHostToDevice));
-        SNC_CUDA_TRY(cudaMemcpy(dsegk.ptr, problem->key_segment_ids, segk_bytes, cudaMemcpyHostToDevice));
-    }
     snc_layout* dl = nullptr;
-    if ((s = upload_layout(layout, shape, list_base, &dl)) != SN_OK) return s;
+    if ((s = upload_layout(layout, shape, list_base, false, &dl)) != SN_OK) return s;
     plan.row_offsets = dl->row_offsets;
     plan.col_indices = dl->col_indices;
     plan.list_base = dl->list_base;
@@ -337,6 +396,103 @@ SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_
     if (s == SN_OK) s = sn_validate_layout(layout, problem, &shape, &list_base);
     if (s == SN_OK)
         s = forward_host(problem, layout, shape, list_base, dtype, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
+    free(list_base);
+    return s;
+}
+
+SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_layout* layout, int32_t dtype,
+                                        const void* q, const void* k, const void* v, const void* out, const float* lse,
+                                        const void* dout, void* dq, void* dk, void* dv, void* stream)
+{
+    sn_clear_error();
+    sn_status s = sn_check_problem(problem);
+    if (s != SN_OK) return s;
+    if (layout == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "layout is NULL");
+    const sn_backward_buffers buffers = {
+        static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
+        static_cast<const float*>(out), lse, static_cast<const float*>(dout),
+        static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv), 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    sn_plan plan;
+    if ((s = sn_check_layout_fit(&layout->shape, problem)) != SN_OK ||
+        (s = snc_plan_backward(&plan, problem, &layout->shape, dtype)) != SN_OK ||
+        (s = snc_check_backward_device_pointers(&plan, &buffers)) != SN_OK)
+        return s;
+    int device = -1;
+    SNC_CUDA_TRY(cudaGetDevice(&device));
+    if (device != layout->device)
+        return sn_fail(SN_INVALID_ARGUMENT, "layout was uploaded to device %d but the current device is %d",
+                       layout->device, device);
+    return launch_backward(backward_plan(plan, *layout, buffers), as_stream(stream));
+}
+
+// Every check on the host data (once, in the shared order), then transfers, the two kernels and the copy back.
+static sn_status backward_host(const sn_problem* problem, const sn_layout* layout, const sn_layout_shape& shape,
+                               const int64_t* list_base, int32_t dtype, const sn_backward_buffers& host)
+{
+    sn_plan plan;
+    sn_status s = snc_plan_backward(&plan, problem, &shape, dtype);
+    if (s != SN_OK || (s = sn_check_backward_buffers(&plan, layout, &host)) != SN_OK) return s;
+    if ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 && (s = sn_check_backward_finite(&plan, &host)) != SN_OK)
+        return s;
+
+    const size_t q_bytes = sizeof(float) * static_cast<size_t>(plan.q_count);
+    const size_t kv_bytes = sizeof(float) * static_cast<size_t>(plan.kv_count);
+    const size_t lse_bytes = sizeof(float) * static_cast<size_t>(plan.lse_count);
+    DeviceBuffer dq, dk, dv, dout, dlse, ddout, ddq, ddk, ddv, dsegq, dsegk;
+    if ((s = dq.alloc(q_bytes, "q")) != SN_OK || (s = dk.alloc(kv_bytes, "k")) != SN_OK ||
+        (s = dv.alloc(kv_bytes, "v")) != SN_OK || (s = dout.alloc(q_bytes, "out")) != SN_OK ||
+        (s = dlse.alloc(lse_bytes, "lse")) != SN_OK || (s = ddout.alloc(q_bytes, "dout")) != SN_OK ||
+        (s = ddq.alloc(q_bytes, "dq")) != SN_OK || (s = ddk.alloc(kv_bytes, "dk")) != SN_OK ||
+        (s = ddv.alloc(kv_bytes, "dv")) != SN_OK || (s = upload_segments(plan, problem, dsegq, dsegk)) != SN_OK)
+        return s;
+    SNC_CUDA_TRY(cudaMemcpy(dq.ptr, host.q, q_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(dk.ptr, host.k, kv_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(dv.ptr, host.v, kv_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(dout.ptr, host.out, q_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(dlse.ptr, host.lse, lse_bytes, cudaMemcpyHostToDevice));
+    SNC_CUDA_TRY(cudaMemcpy(ddout.ptr, host.dout, q_bytes, cudaMemcpyHostToDevice));
+    snc_layout* dl = nullptr;
+    if ((s = upload_layout(layout, shape, list_base, true, &dl)) != SN_OK) return s;
+    plan.query_segment_ids = static_cast<const int32_t*>(dsegq.ptr);
+    plan.key_segment_ids = static_cast<const int32_t*>(dsegk.ptr);
+    sn_backward_buffers device = host;
+    device.q = static_cast<const float*>(dq.ptr);
+    device.k = static_cast<const float*>(dk.ptr);
+    device.v = static_cast<const float*>(dv.ptr);
+    device.out = static_cast<const float*>(dout.ptr);
+    device.lse = static_cast<const float*>(dlse.ptr);
+    device.dout = static_cast<const float*>(ddout.ptr);
+    device.dq = static_cast<float*>(ddq.ptr);
+    device.dk = static_cast<float*>(ddk.ptr);
+    device.dv = static_cast<float*>(ddv.ptr);
+    s = launch_backward(backward_plan(plan, *dl, device), nullptr);
+    cudaError_t e = s == SN_OK ? cudaDeviceSynchronize() : cudaSuccess;
+    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(host.dq, ddq.ptr, q_bytes, cudaMemcpyDeviceToHost);
+    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(host.dk, ddk.ptr, kv_bytes, cudaMemcpyDeviceToHost);
+    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(host.dv, ddv.ptr, kv_bytes, cudaMemcpyDeviceToHost);
+    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, "snc_attention_backward_host: kernel or copy back");
+    const cudaError_t freed = release_layout(dl);
+    if (s == SN_OK && freed != cudaSuccess) return cuda_fail(freed, "snc_attention_backward_host: cudaFree(layout)");
+    return s;
+}
+
+SN_API sn_status snc_attention_backward_host(const sn_problem* problem, const sn_layout* layout, int32_t dtype,
+                                             const void* q, size_t q_len, const void* k, size_t k_len,
+                                             const void* v, size_t v_len, const void* out, size_t out_len,
+                                             const float* lse, size_t lse_len, const void* dout, size_t dout_len,
+                                             void* dq, size_t dq_len, void* dk, size_t dk_len, void* dv, size_t dv_len)
+{
+    sn_clear_error();
+    const sn_backward_buffers buffers = {
+        static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
+        static_cast<const float*>(out), lse, static_cast<const float*>(dout),
+        static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
+        q_len, k_len, v_len, out_len, lse_len, dout_len, dq_len, dk_len, dv_len };
+    sn_layout_shape shape;
+    int64_t* list_base = nullptr;
+    sn_status s = sn_check_problem(problem);
+    if (s == SN_OK) s = sn_validate_layout(layout, problem, &shape, &list_base);
+    if (s == SN_OK) s = backward_host(problem, layout, shape, list_base, dtype, buffers);
     free(list_base);
     return s;
 }

@@ -57,19 +57,63 @@ sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layou
     return SN_OK;
 }
 
-sn_status snc_check_device_pointers(const sn_plan* p, const void* q, const void* k, const void* v, const void* out,
-                                    const float* lse)
+sn_status snc_plan_backward(sn_plan* plan, const sn_problem* problem, const sn_layout_shape* layout, int32_t dtype)
 {
-    const struct { const char* name; const void* ptr; } data[] = { { "q", q }, { "k", k }, { "v", v }, { "out", out } };
-    for (size_t i = 0; i < sizeof data / sizeof data[0]; ++i) {
+    const sn_status s = snc_plan_call(plan, problem, layout, dtype);
+    if (s != SN_OK) return s;
+    if (dtype != SNC_DTYPE_F32)
+        return sn_fail(SN_UNSUPPORTED, "dtype = %d (%s): the CUDA backward supports dtype 0 (SNC_DTYPE_F32) only", dtype,
+                       snc_dtype_name(dtype));
+    return SN_OK;
+}
+
+typedef struct snc_named_pointer { const char* name; const void* ptr; } snc_named_pointer;
+
+/* Each pointer non-NULL and 16-byte aligned (the kernels load 16 bytes at a time). */
+static sn_status snc_check_aligned(const snc_named_pointer* data, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
         if (data[i].ptr == NULL) return sn_fail(SN_INVALID_ARGUMENT, "%s is NULL", data[i].name);
         if (((uintptr_t)data[i].ptr & 15u) != 0)
             return sn_fail(SN_INVALID_ARGUMENT, "%s = %p: must be 16-byte aligned (the kernels load 16 bytes at a time)",
                            data[i].name, data[i].ptr);
     }
+    return SN_OK;
+}
+
+static sn_status snc_check_lse_aligned(const float* lse)
+{
     if (lse != NULL && ((uintptr_t)lse & 3u) != 0)
         return sn_fail(SN_INVALID_ARGUMENT, "lse = %p: must be 4-byte aligned", (const void*)lse);
+    return SN_OK;
+}
+
+sn_status snc_check_device_pointers(const sn_plan* p, const void* q, const void* k, const void* v, const void* out,
+                                    const float* lse)
+{
+    const snc_named_pointer data[] = { { "q", q }, { "k", k }, { "v", v }, { "out", out } };
+    sn_status s = snc_check_aligned(data, sizeof data / sizeof data[0]);
+    if (s == SN_OK) s = snc_check_lse_aligned(lse);
+    if (s != SN_OK) return s;
     return sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, NULL); /* the layout is on the device */
+}
+
+sn_status snc_check_backward_device_pointers(const sn_plan* p, const sn_backward_buffers* b)
+{
+    /* Device memory has no caller-given lengths: each is taken as what the shape needs. The uploaded layout's
+     * arrays are the library's own, so no layout arrays take part in the overlap check. */
+    sn_backward_buffers sized = *b;
+    sized.q_len = sized.out_len = sized.dout_len = sized.dq_len = (size_t)p->q_count;
+    sized.k_len = sized.v_len = sized.dk_len = sized.dv_len = (size_t)p->kv_count;
+    sized.lse_len = (size_t)p->lse_count;
+    const sn_layout device_layout = { 0 };
+    sn_status s = sn_check_backward_buffers(p, &device_layout, &sized);
+    if (s != SN_OK) return s;
+    const snc_named_pointer data[] = { { "q", b->q },       { "k", b->k },   { "v", b->v },
+                                       { "out", b->out },   { "dout", b->dout }, { "dq", b->dq },
+                                       { "dk", b->dk },     { "dv", b->dv } };
+    s = snc_check_aligned(data, sizeof data / sizeof data[0]);
+    return s == SN_OK ? snc_check_lse_aligned(b->lse) : s;
 }
 
 /* |x| of a finite binary16 or bfloat16 value given with its sign bit cleared. */

@@ -25,6 +25,14 @@ sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layou
 sn_status snc_check_device_pointers(const sn_plan* plan, const void* q, const void* k, const void* v,
                                     const void* out, const float* lse);
 
+/* The backward: snc_plan_call, then the dtypes the backward kernels cover (f32 only; SN_UNSUPPORTED else). */
+sn_status snc_plan_backward(sn_plan* plan, const sn_problem* problem, const sn_layout_shape* layout, int32_t dtype);
+
+/* The backward's device data: sn_check_backward_buffers (non-NULL, no gradient overlapping an input or
+ * another gradient; the lengths are the plan's, the layout's arrays are on the device), then q, k, v, out,
+ * dout, dq, dk, dv 16-byte aligned and lse 4-byte aligned. */
+sn_status snc_check_backward_device_pointers(const sn_plan* plan, const sn_backward_buffers* buffers);
+
 /* Host data: sn_check_buffers, sn_check_overlaps (with the host layout's arrays; layout may be NULL) and,
  * unless SN_FLAG_ALLOW_NON_FINITE, the NaN/infinity scan of q, k, v in their dtype. */
 sn_status snc_check_host_buffers(const sn_plan* plan, int32_t flags, const void* q, size_t q_len, const void* k,

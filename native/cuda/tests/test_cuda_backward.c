@@ -1,0 +1,366 @@
+/* The CUDA backward (run here on the CPU emulation) against the CPU library's sn_attention_backward and the
+ * float64 reference backward (native/tests/reference.c) on random problems (random_options: GQA, causal with
+ * Lq != Lk, segment ids, tails, empty rows, both formats, odd head dims, custom scales) and fixed corner cases.
+ * Per case: relative Frobenius error of dq, dk, dv <= 1e-4 against the reference and against the CPU library;
+ * exact zeros where nothing contributes (dq of empty rows, dk/dv of keys no query attends); every element
+ * written and none beyond; the device entry point gives bitwise the same gradients as the host one, and a
+ * repeated call the same bits (no atomics). Then the validation: the host entry point reports the CPU
+ * library's status and message for the same faults; the device entry point's own checks.
+ * Usage: test_cuda_backward [random_cases] [seed]. Exit 0 = pass, 1 = failure. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference.h"
+#include "sparse_native_cuda.h"
+#include "test_util.h"
+
+#define GUARD 29
+#define SENTINEL 4321.0f
+#define TOLERANCE 1e-4
+
+static float* guarded(int64_t n)
+{
+    float* x = malloc(sizeof(float) * (size_t)(n + GUARD));
+    for (int64_t i = 0; i < n + GUARD; ++i) x[i] = SENTINEL;
+    return x;
+}
+
+static int guard_intact(const float* x, int64_t n)
+{
+    for (int64_t i = n; i < n + GUARD; ++i)
+        if (x[i] != SENTINEL) return 0;
+    return 1;
+}
+
+static int all_written(const float* x, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        if (x[i] == SENTINEL || isnan(x[i])) return 0;
+    return 1;
+}
+
+/* Relative Frobenius error of float a against float b (as the reference). */
+static double rel_float(const float* a, const float* b, int64_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double diff = (double)a[i] - (double)b[i];
+        num += diff * diff;
+        den += (double)b[i] * b[i];
+    }
+    return den == 0.0 ? (num == 0.0 ? 0.0 : INFINITY) : sqrt(num / den);
+}
+
+/* dq of every empty row (lse = -inf: no allowed key) is exactly zero. */
+static int empty_rows_zero(const sn_problem* p, const float* dq, const float* lse)
+{
+    for (int32_t b = 0; b < p->batch; ++b)
+        for (int32_t h = 0; h < p->query_heads; ++h)
+            for (int32_t t = 0; t < p->query_length; ++t) {
+                if (lse[((int64_t)b * p->query_heads + h) * p->query_length + t] != -INFINITY) continue;
+                const int64_t at = ref_index(p->format, p->query_heads, p->query_length, p->head_dim, b, h, t, 0);
+                for (int32_t c = 0; c < p->head_dim; ++c)
+                    if (dq[at + c] != 0.0f) return 0;
+            }
+    return 1;
+}
+
+/* Rows (of head_dim elements, in memory order: both formats keep a token's channels contiguous) where the
+ * reference is exactly zero must be exactly zero: nothing contributes there (in float64 a zero row of dq or dv
+ * is structural, the inputs being nonzero: dv = P^T dO with P >= 0; then dS = 0 too, so dk's row is zero). */
+static int zero_rows_match(const float* x, const double* ref, int64_t n, int32_t d)
+{
+    for (int64_t r = 0; r < n / d; ++r) {
+        int ref_zero = 1;
+        for (int32_t c = 0; c < d; ++c) ref_zero &= ref[r * d + c] == 0.0;
+        if (!ref_zero) continue;
+        for (int32_t c = 0; c < d; ++c)
+            if (x[r * d + c] != 0.0f) return 0;
+    }
+    return 1;
+}
+
+typedef struct grads { float *dq, *dk, *dv; } grads;
+
+static grads grads_alloc(const test_case* tc)
+{
+    grads g = { guarded(tc->q_count), guarded(tc->kv_count), guarded(tc->kv_count) };
+    return g;
+}
+
+static void grads_free(grads* g)
+{
+    free(g->dq);
+    free(g->dk);
+    free(g->dv);
+}
+
+static sn_status cuda_backward_host(const test_case* tc, const float* out, const float* lse, const float* dout,
+                                    const grads* g)
+{
+    const size_t qn = (size_t)tc->q_count, kn = (size_t)tc->kv_count;
+    return snc_attention_backward_host(&tc->p, &tc->layout, SNC_DTYPE_F32, tc->q, qn, tc->k, kn, tc->v, kn, out, qn, lse,
+                                       (size_t)tc->lse_count, dout, qn, g->dq, qn, g->dk, kn, g->dv, kn);
+}
+
+static void* to_device(const void* host, size_t bytes)
+{
+    void* dev = NULL;
+    if (bytes == 0) return NULL;
+    if (snc_malloc(bytes, &dev) != SN_OK || snc_copy_to_device(dev, host, bytes, NULL) != SN_OK) {
+        fprintf(stderr, "device upload failed: %s\n", snc_last_error());
+        exit(1);
+    }
+    return dev;
+}
+
+/* The device entry point on copies of everything (segment ids included); gradients copied back into g. */
+static sn_status cuda_backward_device(const test_case* tc, const float* out, const float* lse, const float* dout,
+                                      const grads* g)
+{
+    const size_t qb = sizeof(float) * (size_t)tc->q_count, kb = sizeof(float) * (size_t)tc->kv_count;
+    sn_problem p = tc->p;
+    void* segq = NULL;
+    void* segk = NULL;
+    if (p.query_segment_ids != NULL) {
+        segq = to_device(p.query_segment_ids, sizeof(int32_t) * (size_t)p.batch * (size_t)p.query_length);
+        segk = to_device(p.key_segment_ids, sizeof(int32_t) * (size_t)p.batch * (size_t)p.key_length);
+        p.query_segment_ids = segq;
+        p.key_segment_ids = segk;
+    }
+    void *q = to_device(tc->q, qb), *k = to_device(tc->k, kb), *v = to_device(tc->v, kb), *o = to_device(out, qb);
+    void *l = to_device(lse, sizeof(float) * (size_t)tc->lse_count), *go = to_device(dout, qb);
+    void *dq = NULL, *dk = NULL, *dv = NULL;
+    snc_layout* layout = NULL;
+    sn_status s = snc_malloc(qb, &dq);
+    if (s == SN_OK) s = snc_malloc(kb, &dk);
+    if (s == SN_OK) s = snc_malloc(kb, &dv);
+    if (s == SN_OK) s = snc_layout_create(&tc->layout, &layout);
+    if (s == SN_OK) s = snc_attention_backward(&p, layout, SNC_DTYPE_F32, q, k, v, o, l, go, dq, dk, dv, NULL);
+    if (s == SN_OK) s = snc_synchronize(NULL);
+    if (s == SN_OK) s = snc_copy_to_host(g->dq, dq, qb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(g->dk, dk, kb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(g->dv, dv, kb, NULL);
+    snc_layout_destroy(layout);
+    void* all[] = { segq, segk, q, k, v, o, l, go, dq, dk, dv };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) snc_free(all[i]);
+    return s;
+}
+
+static void check_case(test_case* tc, uint64_t* rng)
+{
+    const char* what = case_describe(tc);
+    const int64_t qn = tc->q_count, kn = tc->kv_count;
+    float* out = malloc(sizeof(float) * (size_t)qn);
+    float* lse = malloc(sizeof(float) * (size_t)tc->lse_count);
+    float* dout = malloc(sizeof(float) * (size_t)qn);
+    for (int64_t i = 0; i < qn; ++i) dout[i] = rng_nonzero(rng);
+    tc->p.num_threads = 1;
+    if (sn_attention_forward(&tc->p, &tc->layout, tc->q, (size_t)qn, tc->k, (size_t)kn, tc->v, (size_t)kn, out,
+                             (size_t)qn, lse, (size_t)tc->lse_count) != SN_OK) {
+        CHECK(0, "%s: CPU forward failed: %s", what, sn_last_error());
+        free(out);
+        free(lse);
+        free(dout);
+        return;
+    }
+
+    grads cpu = grads_alloc(tc), host = grads_alloc(tc), again = grads_alloc(tc), dev = grads_alloc(tc);
+    CHECK(sn_attention_backward(&tc->p, &tc->layout, tc->q, (size_t)qn, tc->k, (size_t)kn, tc->v, (size_t)kn, out,
+                                (size_t)qn, lse, (size_t)tc->lse_count, dout, (size_t)qn, cpu.dq, (size_t)qn, cpu.dk,
+                                (size_t)kn, cpu.dv, (size_t)kn) == SN_OK,
+          "%s: CPU backward: %s", what, sn_last_error());
+    sn_status s = cuda_backward_host(tc, out, lse, dout, &host);
+    CHECK(s == SN_OK, "%s: snc_attention_backward_host = %d: %s", what, s, snc_last_error());
+    s = cuda_backward_host(tc, out, lse, dout, &again);
+    CHECK(s == SN_OK, "%s: repeated call = %d: %s", what, s, snc_last_error());
+    s = cuda_backward_device(tc, out, lse, dout, &dev);
+    CHECK(s == SN_OK, "%s: snc_attention_backward = %d: %s", what, s, snc_last_error());
+
+    double *q64 = ref_widen(tc->q, qn), *k64 = ref_widen(tc->k, kn), *v64 = ref_widen(tc->v, kn);
+    double* g64 = ref_widen(dout, qn);
+    double* rdq = malloc(sizeof(double) * (size_t)qn);
+    double* rdk = malloc(sizeof(double) * (size_t)kn);
+    double* rdv = malloc(sizeof(double) * (size_t)kn);
+    ref_attention_backward(&tc->p, &tc->layout, q64, k64, v64, g64, rdq, rdk, rdv);
+
+    const struct { const char* name; const float *x, *cpu, *again, *dev; const double* ref; int64_t n; } t[] = {
+        { "dq", host.dq, cpu.dq, again.dq, dev.dq, rdq, qn },
+        { "dk", host.dk, cpu.dk, again.dk, dev.dk, rdk, kn },
+        { "dv", host.dv, cpu.dv, again.dv, dev.dv, rdv, kn },
+    };
+    for (int i = 0; i < 3; ++i) {
+        const double vs_ref = rel_frobenius(t[i].x, t[i].ref, t[i].n);
+        const double vs_cpu = rel_float(t[i].x, t[i].cpu, t[i].n);
+        /* A reference of exactly zero with a nonzero float result (single-key rows cancel exactly in float64):
+         * compare with the CPU library instead, which shows the same float residue. */
+        CHECK(vs_ref <= TOLERANCE || (vs_ref == INFINITY && vs_cpu <= TOLERANCE), "%s: %s vs reference %.3g", what,
+              t[i].name, vs_ref);
+        CHECK(vs_cpu <= TOLERANCE || (vs_cpu == INFINITY && vs_ref <= TOLERANCE), "%s: %s vs CPU library %.3g", what,
+              t[i].name, vs_cpu);
+        CHECK(all_written(t[i].x, t[i].n) && guard_intact(t[i].x, t[i].n), "%s: %s not exactly written", what,
+              t[i].name);
+        CHECK(memcmp(t[i].x, t[i].again, sizeof(float) * (size_t)t[i].n) == 0, "%s: %s differs between calls", what,
+              t[i].name);
+        CHECK(memcmp(t[i].x, t[i].dev, sizeof(float) * (size_t)t[i].n) == 0, "%s: %s device != host entry point",
+              what, t[i].name);
+    }
+    CHECK(empty_rows_zero(&tc->p, host.dq, lse), "%s: dq of an empty row is not exactly 0", what);
+    CHECK(zero_rows_match(host.dv, rdv, kn, tc->p.head_dim), "%s: dv of an unattended key is not exactly 0", what);
+    CHECK(zero_rows_match(host.dk, rdv, kn, tc->p.head_dim), "%s: dk of an unattended key is not exactly 0", what);
+
+    free(q64);
+    free(k64);
+    free(v64);
+    free(g64);
+    free(rdq);
+    free(rdk);
+    free(rdv);
+    grads_free(&cpu);
+    grads_free(&host);
+    grads_free(&again);
+    grads_free(&dev);
+    free(out);
+    free(lse);
+    free(dout);
+}
+
+static case_options fixed(int32_t group, int32_t lq, int32_t lk, int32_t d, int32_t bs, int32_t causal,
+                          int32_t segments, int32_t format, double empty_rows)
+{
+    case_options o;
+    memset(&o, 0, sizeof o);
+    o.batch = 2;
+    o.kv_heads = 2;
+    o.group = group;
+    o.query_length = lq;
+    o.key_length = lk;
+    o.head_dim = d;
+    o.block_size = bs;
+    o.num_layouts = 2;
+    o.format = format;
+    o.causal = causal;
+    o.segments = segments;
+    o.scale = 0.37f;
+    o.density = 0.7;
+    o.empty_rows = empty_rows;
+    return o;
+}
+
+/* The host entry point must answer a fault exactly like the CPU library (one validation). */
+static void check_same_fault(const char* what, const test_case* tc, const float* q, size_t q_len, const float* out,
+                             const float* lse, size_t lse_len, const float* dout, float* dq, float* dk, size_t dk_len,
+                             float* dv)
+{
+    const size_t qn = (size_t)tc->q_count, kn = (size_t)tc->kv_count;
+    const sn_status cpu = sn_attention_backward(&tc->p, &tc->layout, q, q_len, tc->k, kn, tc->v, kn, out, qn, lse,
+                                                lse_len, dout, qn, dq, qn, dk, dk_len, dv, kn);
+    char cpu_message[512];
+    snprintf(cpu_message, sizeof cpu_message, "%s", sn_last_error());
+    const sn_status cuda = snc_attention_backward_host(&tc->p, &tc->layout, SNC_DTYPE_F32, q, q_len, tc->k, kn, tc->v,
+                                                       kn, out, qn, lse, lse_len, dout, qn, dq, qn, dk, dk_len, dv, kn);
+    CHECK(cpu != SN_OK && cuda == cpu && strcmp(cpu_message, snc_last_error()) == 0,
+          "%s: CPU %d \"%s\", CUDA %d \"%s\"", what, cpu, cpu_message, cuda, snc_last_error());
+}
+
+static void check_validation(uint64_t* rng)
+{
+    test_case tc;
+    case_options o = fixed(2, 40, 40, 16, 16, 0, 0, 0, 0.0);
+    case_make(&tc, &o, rng);
+    const size_t qn = (size_t)tc.q_count, kn = (size_t)tc.kv_count, ln = (size_t)tc.lse_count;
+    float* out = calloc(qn, sizeof(float));
+    float* lse = calloc(ln, sizeof(float));
+    float* dout = calloc(qn, sizeof(float));
+    float* dq = calloc(qn, sizeof(float));
+    float* dk = calloc(kn, sizeof(float));
+    float* dv = calloc(kn, sizeof(float));
+
+    check_same_fault("lse NULL", &tc, tc.q, qn, out, NULL, 0, dout, dq, dk, kn, dv);
+    check_same_fault("dk_len short", &tc, tc.q, qn, out, lse, ln, dout, dq, dk, kn - 1, dv);
+    check_same_fault("q_len short", &tc, tc.q, qn - 1, out, lse, ln, dout, dq, dk, kn, dv);
+    check_same_fault("dq overlaps dout", &tc, tc.q, qn, out, lse, ln, dout, dout, dk, kn, dv);
+    check_same_fault("dv is dk", &tc, tc.q, qn, out, lse, ln, dout, dq, dk, kn, dk);
+    dout[5] = NAN;
+    check_same_fault("NaN in dout", &tc, tc.q, qn, out, lse, ln, dout, dq, dk, kn, dv);
+    dout[5] = 0.0f;
+    lse[3] = INFINITY;
+    check_same_fault("+inf in lse", &tc, tc.q, qn, out, lse, ln, dout, dq, dk, kn, dv);
+    lse[3] = 0.0f;
+
+    sn_status s = snc_attention_backward_host(&tc.p, &tc.layout, SNC_DTYPE_F16, tc.q, qn, tc.k, kn, tc.v, kn, out, qn,
+                                              lse, ln, dout, qn, dq, qn, dk, kn, dv, kn);
+    CHECK(s == SN_UNSUPPORTED && strstr(snc_last_error(), "dtype") != NULL, "f16 backward: %d %s", s, snc_last_error());
+    s = snc_attention_backward_host(&tc.p, &tc.layout, 7, tc.q, qn, tc.k, kn, tc.v, kn, out, qn, lse, ln, dout, qn, dq,
+                                    qn, dk, kn, dv, kn);
+    CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "dtype = 7") != NULL, "dtype 7: %d %s", s,
+          snc_last_error());
+
+    /* The device entry point: its layout handle, NULLs, alignment, overlaps. Host memory stands in for device
+     * memory in the emulation; nothing runs when a check fails. */
+    snc_layout* layout = NULL;
+    CHECK(snc_layout_create(&tc.layout, &layout) == SN_OK, "layout: %s", snc_last_error());
+    s = snc_attention_backward(&tc.p, NULL, SNC_DTYPE_F32, tc.q, tc.k, tc.v, out, lse, dout, dq, dk, dv, NULL);
+    CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "layout") != NULL, "layout NULL: %d %s", s,
+          snc_last_error());
+    s = snc_attention_backward(&tc.p, layout, SNC_DTYPE_F32, tc.q, tc.k, tc.v, out, lse, NULL, dq, dk, dv, NULL);
+    CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "dout") != NULL, "dout NULL: %d %s", s, snc_last_error());
+    s = snc_attention_backward(&tc.p, layout, SNC_DTYPE_F32, tc.q, tc.k, tc.v, out, lse, dout, dq, dk, dv + 1, NULL);
+    CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "16-byte") != NULL, "dv misaligned: %d %s", s,
+          snc_last_error());
+    s = snc_attention_backward(&tc.p, layout, SNC_DTYPE_F32, tc.q, tc.k, tc.v, out, lse, dout, dq, tc.k, dv, NULL);
+    CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "dk overlaps k") != NULL, "dk = k: %d %s", s,
+          snc_last_error());
+    s = snc_attention_backward(&tc.p, layout, SNC_DTYPE_BF16, tc.q, tc.k, tc.v, out, lse, dout, dq, dk, dv, NULL);
+    CHECK(s == SN_UNSUPPORTED, "bf16 device backward: %d %s", s, snc_last_error());
+    sn_problem wrong = tc.p;
+    wrong.query_length += 16;
+    s = snc_attention_backward(&wrong, layout, SNC_DTYPE_F32, tc.q, tc.k, tc.v, out, lse, dout, dq, dk, dv, NULL);
+    CHECK(s == SN_INVALID_LAYOUT, "layout does not fit: %d %s", s, snc_last_error());
+    snc_layout_destroy(layout);
+
+    free(out);
+    free(lse);
+    free(dout);
+    free(dq);
+    free(dk);
+    free(dv);
+    case_free(&tc);
+}
+
+int main(int argc, char** argv)
+{
+    const int random_cases = argc > 1 ? atoi(argv[1]) : 12;
+    uint64_t rng = argc > 2 ? strtoull(argv[2], NULL, 10) : 0xC0DA5EEDull;
+    CHECK(snc_abi_version() == SNC_ABI_VERSION, "abi %d", snc_abi_version());
+
+    /* Corner cases: GQA with causal cross (Lq < Lk and Lq > Lk), odd head dims, tails, segments, empty rows,
+     * BSHD, block 16 (tile 16), head_dim > 128 (tile 16), one short block. */
+    const case_options corners[] = {
+        fixed(3, 45, 77, 24, 32, 1, 0, 0, 0.3),  fixed(2, 77, 45, 40, 32, 1, 1, 1, 0.0),
+        fixed(1, 33, 33, 8, 16, 1, 0, 1, 0.3),   fixed(2, 50, 61, 136, 32, 0, 1, 0, 0.3),
+        fixed(2, 70, 70, 72, 64, 1, 1, 1, 0.3),  fixed(1, 9, 13, 16, 128, 1, 0, 0, 0.0),
+    };
+    int count = 0;
+    for (size_t i = 0; i < sizeof corners / sizeof corners[0]; ++i, ++count) {
+        test_case tc;
+        case_make(&tc, &corners[i], &rng);
+        check_case(&tc, &rng);
+        case_free(&tc);
+    }
+    for (int i = 0; i < random_cases; ++i, ++count) {
+        test_case tc;
+        case_options o = random_options(&rng);
+        case_make(&tc, &o, &rng);
+        check_case(&tc, &rng);
+        case_free(&tc);
+    }
+    check_validation(&rng);
+    if (test_failures != 0) {
+        fprintf(stderr, "test_cuda_backward: %d failure(s)\n", test_failures);
+        return 1;
+    }
+    printf("test_cuda_backward: %d cases and the validation cases passed\n", count);
+    return 0;
+}
