@@ -11,24 +11,8 @@
 #include "reference.h"
 #include "test_util.h"
 
-#define GUARD 37
-#define SENTINEL 12345.0f
 #define TOLERANCE 1e-4
 #define FD_TOLERANCE 1e-6
-
-static float* guarded(int64_t n)
-{
-    float* x = malloc(sizeof(float) * (size_t)(n + GUARD));
-    for (int64_t i = 0; i < n + GUARD; ++i) x[i] = SENTINEL;
-    return x;
-}
-
-static int guard_intact(const float* x, int64_t n)
-{
-    for (int64_t i = n; i < n + GUARD; ++i)
-        if (x[i] != SENTINEL) return 0;
-    return 1;
-}
 
 /* The forward's out and lse, and a random dout: what a training step hands the backward. */
 typedef struct grads_case {

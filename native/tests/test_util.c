@@ -177,3 +177,17 @@ double rel_frobenius(const float* x, const double* ref, int64_t n)
     if (den == 0.0) return num == 0.0 ? 0.0 : INFINITY;
     return sqrt(num / den);
 }
+
+float* guarded(int64_t n)
+{
+    float* x = malloc(sizeof(float) * (size_t)(n + TEST_GUARD));
+    for (int64_t i = 0; i < n + TEST_GUARD; ++i) x[i] = TEST_SENTINEL;
+    return x;
+}
+
+int guard_intact(const float* x, int64_t n)
+{
+    for (int64_t i = n; i < n + TEST_GUARD; ++i)
+        if (x[i] != TEST_SENTINEL) return 0;
+    return 1;
+}

@@ -58,4 +58,12 @@ const char* case_describe(const test_case* tc);
 /* ||x - ref||_F / ||ref||_F (0 if both are 0). */
 double rel_frobenius(const float* x, const double* ref, int64_t n);
 
+/* n floats followed by TEST_GUARD sentinel floats (free() it): a kernel that writes past n changes a sentinel. */
+#define TEST_GUARD 37
+#define TEST_SENTINEL 12345.0f
+float* guarded(int64_t n);
+
+/* Whether the TEST_GUARD floats after x[n) still hold TEST_SENTINEL. */
+int guard_intact(const float* x, int64_t n);
+
 #endif

@@ -76,6 +76,26 @@ cudaError_t release_layout(snc_layout* layout)
     return first;
 }
 
+/* One result a _host call copies back: `bytes` from device `from` to host `to` (nothing when bytes is 0). */
+struct host_copy {
+    void* to;
+    const void* from;
+    size_t bytes;
+};
+
+/* The end of a _host call whose kernels were launched with status s: wait for them, copy the results back, free the
+ * uploaded layout; the first failure is the one reported, named after `call`. */
+sn_status finish_host_call(sn_status s, const host_copy* copies, int count, snc_layout* layout, const char* call)
+{
+    cudaError_t e = s == SN_OK ? cudaDeviceSynchronize() : cudaSuccess;
+    for (int i = 0; i < count && s == SN_OK && e == cudaSuccess; ++i)
+        if (copies[i].bytes > 0) e = cudaMemcpy(copies[i].to, copies[i].from, copies[i].bytes, cudaMemcpyDeviceToHost);
+    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, call); /* the kernel or a copy back */
+    const cudaError_t freed = release_layout(layout);
+    if (s == SN_OK && freed != cudaSuccess) return cuda_fail(freed, call); /* cudaFree of the layout */
+    return s;
+}
+
 // Copies a validated layout (sn_validate_layout gave shape and list_base) to the current device, with its
 // transpose when `transpose` (the backward needs it; snc_layout_create always builds it, once).
 sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, const int64_t* list_base, bool transpose,
@@ -375,13 +395,8 @@ static sn_status forward_host(const sn_problem* problem, const sn_layout* layout
     plan.out = dout.ptr;
     plan.lse = static_cast<float*>(dlse.ptr);
     s = launch(plan, nullptr);
-    cudaError_t e = s == SN_OK ? cudaDeviceSynchronize() : cudaSuccess;
-    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(out, dout.ptr, q_bytes, cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e == cudaSuccess && lse != nullptr) e = cudaMemcpy(lse, dlse.ptr, lse_bytes, cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, "snc_attention_forward_host: kernel or copy back");
-    const cudaError_t freed = release_layout(dl);
-    if (s == SN_OK && freed != cudaSuccess) return cuda_fail(freed, "snc_attention_forward_host: cudaFree(layout)");
-    return s;
+    const host_copy copies[] = { { out, dout.ptr, q_bytes }, { lse, dlse.ptr, lse != nullptr ? lse_bytes : 0 } };
+    return finish_host_call(s, copies, 2, dl, "snc_attention_forward_host");
 }
 
 SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_layout* layout, int32_t dtype,
@@ -466,14 +481,8 @@ static sn_status backward_host(const sn_problem* problem, const sn_layout* layou
     device.dk = static_cast<float*>(ddk.ptr);
     device.dv = static_cast<float*>(ddv.ptr);
     s = launch_backward(backward_plan(plan, *dl, device), nullptr);
-    cudaError_t e = s == SN_OK ? cudaDeviceSynchronize() : cudaSuccess;
-    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(host.dq, ddq.ptr, q_bytes, cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(host.dk, ddk.ptr, kv_bytes, cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e == cudaSuccess) e = cudaMemcpy(host.dv, ddv.ptr, kv_bytes, cudaMemcpyDeviceToHost);
-    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, "snc_attention_backward_host: kernel or copy back");
-    const cudaError_t freed = release_layout(dl);
-    if (s == SN_OK && freed != cudaSuccess) return cuda_fail(freed, "snc_attention_backward_host: cudaFree(layout)");
-    return s;
+    const host_copy copies[] = { { host.dq, ddq.ptr, q_bytes }, { host.dk, ddk.ptr, kv_bytes }, { host.dv, ddv.ptr, kv_bytes } };
+    return finish_host_call(s, copies, 3, dl, "snc_attention_backward_host");
 }
 
 SN_API sn_status snc_attention_backward_host(const sn_problem* problem, const sn_layout* layout, int32_t dtype,

@@ -15,28 +15,12 @@
 #include "sparse_native_cuda.h"
 #include "test_util.h"
 
-#define GUARD 29
-#define SENTINEL 4321.0f
 #define TOLERANCE 1e-4
-
-static float* guarded(int64_t n)
-{
-    float* x = malloc(sizeof(float) * (size_t)(n + GUARD));
-    for (int64_t i = 0; i < n + GUARD; ++i) x[i] = SENTINEL;
-    return x;
-}
-
-static int guard_intact(const float* x, int64_t n)
-{
-    for (int64_t i = n; i < n + GUARD; ++i)
-        if (x[i] != SENTINEL) return 0;
-    return 1;
-}
 
 static int all_written(const float* x, int64_t n)
 {
     for (int64_t i = 0; i < n; ++i)
-        if (x[i] == SENTINEL || isnan(x[i])) return 0;
+        if (x[i] == TEST_SENTINEL || isnan(x[i])) return 0;
     return 1;
 }
 
