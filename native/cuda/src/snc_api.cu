@@ -64,6 +64,17 @@ struct DeviceBuffer {
 };
 
 // Frees the device arrays and the handle; the first error (if any) is returned, nothing leaks.
+// A device call's layout must live on the current device (its arrays are device pointers of that device).
+sn_status check_current_device(const snc_layout* layout)
+{
+    int device = -1;
+    SNC_CUDA_TRY(cudaGetDevice(&device));
+    if (device != layout->device)
+        return sn_fail(SN_INVALID_ARGUMENT, "layout was uploaded to device %d but the current device is %d",
+                       layout->device, device);
+    return SN_OK;
+}
+
 cudaError_t release_layout(snc_layout* layout)
 {
     cudaError_t first = cudaSuccess;
@@ -342,11 +353,7 @@ SN_API sn_status snc_attention_forward_device(const sn_problem* problem, const s
         (s = snc_plan_call(&plan, problem, &layout->shape, dtype)) != SN_OK ||
         (s = snc_check_device_pointers(&plan, q, k, v, out, lse)) != SN_OK)
         return s;
-    int device = -1;
-    SNC_CUDA_TRY(cudaGetDevice(&device));
-    if (device != layout->device)
-        return sn_fail(SN_INVALID_ARGUMENT, "layout was uploaded to device %d but the current device is %d",
-                       layout->device, device);
+    if ((s = check_current_device(layout)) != SN_OK) return s;
     plan.row_offsets = layout->row_offsets;
     plan.col_indices = layout->col_indices;
     plan.list_base = layout->list_base;
@@ -432,11 +439,7 @@ SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_lay
         (s = snc_plan_backward(&plan, problem, &layout->shape, dtype)) != SN_OK ||
         (s = snc_check_backward_device_pointers(&plan, &buffers)) != SN_OK)
         return s;
-    int device = -1;
-    SNC_CUDA_TRY(cudaGetDevice(&device));
-    if (device != layout->device)
-        return sn_fail(SN_INVALID_ARGUMENT, "layout was uploaded to device %d but the current device is %d",
-                       layout->device, device);
+    if ((s = check_current_device(layout)) != SN_OK) return s;
     return launch_backward(backward_plan(plan, *layout, buffers), as_stream(stream));
 }
 
