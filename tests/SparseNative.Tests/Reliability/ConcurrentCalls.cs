@@ -39,7 +39,7 @@ internal static class ConcurrentCalls
     }
 
     /// <summary>
-    /// The backward pass on every available CPU backend that has one (Cuda has none), with 1 and all threads, GQA, causal
+    /// The backward pass on every available CPU backend (Cuda runs in its own tests), with 1 and all threads, GQA, causal
     /// cross attention and segment-free BHSD/BSHD; each returns the bits of dQ, dK and dV.
     /// </summary>
     private static IEnumerable<Call> BackwardCalls()
