@@ -22,7 +22,8 @@ sn_status sn_transpose_layout(const sn_layout* layout, const sn_layout_shape* sh
     }
     for (int32_t l = 0; l < shape->num_layouts; ++l) {
         const int32_t* ro = layout->row_offsets + l * (QB + 1);
-        const int32_t* ci = layout->col_indices + list_base[l];
+        /* A layout without blocks may have no column array: NULL + 0 is undefined behaviour, so do not form it. */
+        const int32_t* ci = layout->col_indices != NULL ? layout->col_indices + list_base[l] : NULL;
         int32_t* co = offsets + l * (KB + 1);
         int32_t* cr = rows + list_base[l];
         for (int32_t e = 0; e < ro[QB]; ++e) ++co[ci[e] + 1];
