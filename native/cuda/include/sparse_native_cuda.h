@@ -146,7 +146,9 @@ SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_
  *                   (required). No gradient may overlap an input or another gradient.
  * Deterministic: no atomics, every gradient element is summed in one fixed order, so repeated calls give
  * bitwise identical results. Asynchronous like the forward (two kernels queued on `stream`); no
- * NaN/infinity scan of device data. */
+ * NaN/infinity scan of device data. The first backward call on a layout builds its transpose (CSC; read back,
+ * built on the host, uploaded: synchronous, once per handle, safe from concurrent calls), which a forward-only
+ * handle never pays for; its size follows the problem (num_layouts x (key_blocks + 1) offsets). */
 SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_layout* layout, int32_t dtype,
                                         const void* q, const void* k, const void* v, const void* out,
                                         const float* lse, const void* dout, void* dq, void* dk, void* dv,

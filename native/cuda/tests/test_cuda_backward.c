@@ -5,11 +5,15 @@
  * exact zeros where nothing contributes (dq of empty rows, dk/dv of keys no query attends); every element
  * written and none beyond; the device entry point gives bitwise the same gradients as the host one, and a
  * repeated call the same bits (no atomics). Then the validation: the host entry point reports the CPU
- * library's status and message for the same faults; the device entry point's own checks.
+ * library's status and message for the same faults; the device entry point's own checks. Then one uploaded layout
+ * shared by concurrent first backward calls (its lazily built transpose: built once, same bits as the host entry
+ * point), and a layout declaring 2^31 - 1 key blocks uploads under a 2 GiB data limit (no transpose at upload).
  * Usage: test_cuda_backward [random_cases] [seed]. Exit 0 = pass, 1 = failure. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "reference.h"
 #include "sparse_native_cuda.h"
@@ -313,6 +317,110 @@ static void check_validation(uint64_t* rng)
     case_free(&tc);
 }
 
+/* One thread's backward through a shared uploaded layout: device copies of the inputs, its own gradients. */
+typedef struct shared_call {
+    const test_case* tc;
+    const snc_layout* layout;
+    const float *out, *lse, *dout;
+    grads g;
+    sn_status status;
+} shared_call;
+
+static void* shared_backward(void* arg)
+{
+    shared_call* c = arg;
+    const test_case* tc = c->tc;
+    const size_t qb = sizeof(float) * (size_t)tc->q_count, kb = sizeof(float) * (size_t)tc->kv_count;
+    void *q = to_device(tc->q, qb), *k = to_device(tc->k, kb), *v = to_device(tc->v, kb), *o = to_device(c->out, qb);
+    void *l = to_device(c->lse, sizeof(float) * (size_t)tc->lse_count), *go = to_device(c->dout, qb);
+    void *dq = NULL, *dk = NULL, *dv = NULL;
+    sn_status s = snc_malloc(qb, &dq);
+    if (s == SN_OK) s = snc_malloc(kb, &dk);
+    if (s == SN_OK) s = snc_malloc(kb, &dv);
+    if (s == SN_OK) s = snc_attention_backward(&tc->p, c->layout, SNC_DTYPE_F32, q, k, v, o, l, go, dq, dk, dv, NULL);
+    if (s == SN_OK) s = snc_synchronize(NULL);
+    if (s == SN_OK) s = snc_copy_to_host(c->g.dq, dq, qb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(c->g.dk, dk, kb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(c->g.dv, dv, kb, NULL);
+    void* all[] = { q, k, v, o, l, go, dq, dk, dv };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) snc_free(all[i]);
+    c->status = s;
+    return NULL;
+}
+
+/* An uploaded layout builds its transpose at its first backward call: four threads making that first call at once
+ * (and a second round on the built transpose) all get the host entry point's bits. */
+static void check_shared_layout(uint64_t* rng)
+{
+    case_options o = fixed(2, 70, 70, 72, 64, 1, 1, 1, 0.3);
+    o.segments = 0; /* segment ids would have to be device copies; the other cases cover them */
+    test_case tc;
+    case_make(&tc, &o, rng);
+    const int64_t qn = tc.q_count, kn = tc.kv_count;
+    float* out = malloc(sizeof(float) * (size_t)qn);
+    float* lse = malloc(sizeof(float) * (size_t)tc.lse_count);
+    float* dout = malloc(sizeof(float) * (size_t)qn);
+    for (int64_t i = 0; i < qn; ++i) dout[i] = rng_nonzero(rng);
+    CHECK(sn_attention_forward(&tc.p, &tc.layout, tc.q, (size_t)qn, tc.k, (size_t)kn, tc.v, (size_t)kn, out,
+                               (size_t)qn, lse, (size_t)tc.lse_count) == SN_OK,
+          "shared layout: forward: %s", sn_last_error());
+    grads host = grads_alloc(&tc);
+    CHECK(cuda_backward_host(&tc, out, lse, dout, &host) == SN_OK, "shared layout: host: %s", snc_last_error());
+    snc_layout* layout = NULL;
+    CHECK(snc_layout_create(&tc.layout, &layout) == SN_OK, "shared layout: %s", snc_last_error());
+    enum { THREADS = 4 };
+    for (int round = 0; round < 2 && layout != NULL; ++round) {
+        shared_call calls[THREADS];
+        pthread_t threads[THREADS];
+        for (int t = 0; t < THREADS; ++t) {
+            calls[t] = (shared_call){ &tc, layout, out, lse, dout, grads_alloc(&tc), SN_OK };
+            CHECK(pthread_create(&threads[t], NULL, shared_backward, &calls[t]) == 0, "pthread_create");
+        }
+        for (int t = 0; t < THREADS; ++t) {
+            pthread_join(threads[t], NULL);
+            CHECK(calls[t].status == SN_OK, "shared layout, round %d, thread %d: %d %s", round, t, calls[t].status,
+                  snc_last_error());
+            CHECK(memcmp(calls[t].g.dq, host.dq, sizeof(float) * (size_t)qn) == 0 &&
+                      memcmp(calls[t].g.dk, host.dk, sizeof(float) * (size_t)kn) == 0 &&
+                      memcmp(calls[t].g.dv, host.dv, sizeof(float) * (size_t)kn) == 0,
+                  "shared layout, round %d, thread %d: gradients differ from the host entry point", round, t);
+            grads_free(&calls[t].g);
+        }
+    }
+    snc_layout_destroy(layout);
+    grads_free(&host);
+    free(out);
+    free(lse);
+    free(dout);
+    case_free(&tc);
+}
+
+/* A layout alone may declare 2^31 - 1 key blocks in a few bytes; uploading it must not allocate per key block (the
+ * transpose waits for a backward call whose problem fits). Under a 2 GiB data limit an 8 GiB allocation fails. */
+static void check_huge_declared_layout(void)
+{
+    const int32_t row_offsets[2] = { 0, 0 };
+    sn_layout big = { 16, 1, INT32_MAX, 1, 0, 0, row_offsets, NULL };
+    struct rlimit saved, limited;
+    CHECK(getrlimit(RLIMIT_DATA, &saved) == 0, "getrlimit");
+    limited = saved;
+    limited.rlim_cur = (rlim_t)2 << 30;
+    if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < limited.rlim_cur) limited.rlim_cur = saved.rlim_max;
+    CHECK(setrlimit(RLIMIT_DATA, &limited) == 0, "setrlimit");
+    snc_layout* layout = NULL;
+    const sn_status s = snc_layout_create(&big, &layout);
+    setrlimit(RLIMIT_DATA, &saved);
+    CHECK(s == SN_OK && layout != NULL, "layout declaring INT32_MAX key blocks: %d %s", s, snc_last_error());
+    /* A backward call with a problem of one key block is refused before anything is built. */
+    sn_problem p = { 1, 1, 1, 16, 16, 8, 0, 0, 0.0f, 1, NULL, NULL };
+    static float x[9 * 128] __attribute__((aligned(16))); /* q, k, v, out, lse, dout, dq, dk, dv of 16 x 8 */
+    const sn_status b = snc_attention_backward(&p, layout, SNC_DTYPE_F32, x, x + 128, x + 256, x + 384, x + 512,
+                                               x + 640, x + 768, x + 896, x + 1024, NULL);
+    CHECK(b == SN_INVALID_LAYOUT && strstr(snc_last_error(), "key_blocks") != NULL, "misfit backward: %d %s", b,
+          snc_last_error());
+    snc_layout_destroy(layout);
+}
+
 int main(int argc, char** argv)
 {
     const int random_cases = argc > 1 ? atoi(argv[1]) : 12;
@@ -341,6 +449,8 @@ int main(int argc, char** argv)
         case_free(&tc);
     }
     check_validation(&rng);
+    check_shared_layout(&rng);
+    check_huge_declared_layout();
     if (test_failures != 0) {
         fprintf(stderr, "test_cuda_backward: %d failure(s)\n", test_failures);
         return 1;
