@@ -241,8 +241,8 @@ sn_status upload_segments(const sn_plan& plan, const sn_problem* problem, Device
 // The backward's two kernels on `stream`, with a launch error turned into a status.
 sn_status launch_backward(const snc_backward_plan& bp, cudaStream_t stream)
 {
-    const cudaError_t e = snc::launch_attention_backward_f32(bp, stream);
-    if (e != cudaSuccess) return cuda_fail(e, "attention_backward_f32 launch");
+    const cudaError_t e = snc::launch_attention_backward(bp, stream);
+    if (e != cudaSuccess) return cuda_fail(e, "attention_backward launch");
     return SN_OK;
 }
 
@@ -494,13 +494,10 @@ SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_lay
     sn_status s = sn_check_problem(problem);
     if (s != SN_OK) return s;
     if (layout == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "layout is NULL");
-    const sn_backward_buffers buffers = {
-        static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
-        static_cast<const float*>(out), lse, static_cast<const float*>(dout),
-        static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv), 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    const sn_backward_buffers buffers = { q, k, v, out, lse, dout, dq, dk, dv, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
     sn_plan plan;
     if ((s = sn_check_layout_fit(&layout->shape, problem)) != SN_OK ||
-        (s = snc_plan_backward(&plan, problem, &layout->shape, dtype)) != SN_OK ||
+        (s = snc_plan_call(&plan, problem, &layout->shape, dtype)) != SN_OK ||
         (s = snc_check_backward_device_pointers(&plan, &buffers)) != SN_OK)
         return s;
     if ((s = check_current_device(layout)) != SN_OK || (s = ensure_transpose(layout)) != SN_OK) return s;
@@ -512,13 +509,15 @@ static sn_status backward_host(const sn_problem* problem, const sn_layout* layou
                                const int64_t* list_base, int32_t dtype, const sn_backward_buffers& host)
 {
     sn_plan plan;
-    sn_status s = snc_plan_backward(&plan, problem, &shape, dtype);
-    if (s != SN_OK || (s = sn_check_backward_buffers(&plan, layout, &host)) != SN_OK) return s;
-    if ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 && (s = sn_check_backward_finite(&plan, &host)) != SN_OK)
+    sn_status s = snc_plan_call(&plan, problem, &shape, dtype);
+    const size_t es = snc_dtype_size(dtype);
+    if (s != SN_OK || (s = sn_check_backward_buffers(&plan, static_cast<int64_t>(es), layout, &host)) != SN_OK) return s;
+    if ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 &&
+        (s = sn_check_backward_finite(&plan, snc_non_finite_finder(dtype), &host)) != SN_OK)
         return s;
 
-    const size_t q_bytes = sizeof(float) * static_cast<size_t>(plan.q_count);
-    const size_t kv_bytes = sizeof(float) * static_cast<size_t>(plan.kv_count);
+    const size_t q_bytes = es * static_cast<size_t>(plan.q_count);
+    const size_t kv_bytes = es * static_cast<size_t>(plan.kv_count);
     const size_t lse_bytes = sizeof(float) * static_cast<size_t>(plan.lse_count);
     DeviceBuffer dq, dk, dv, dout, dlse, ddout, ddq, ddk, ddv, dsegq, dsegk;
     if ((s = dq.alloc(q_bytes, "q")) != SN_OK || (s = dk.alloc(kv_bytes, "k")) != SN_OK ||
@@ -538,15 +537,15 @@ static sn_status backward_host(const sn_problem* problem, const sn_layout* layou
     plan.query_segment_ids = static_cast<const int32_t*>(dsegq.ptr);
     plan.key_segment_ids = static_cast<const int32_t*>(dsegk.ptr);
     sn_backward_buffers device = host;
-    device.q = static_cast<const float*>(dq.ptr);
-    device.k = static_cast<const float*>(dk.ptr);
-    device.v = static_cast<const float*>(dv.ptr);
-    device.out = static_cast<const float*>(dout.ptr);
+    device.q = dq.ptr;
+    device.k = dk.ptr;
+    device.v = dv.ptr;
+    device.out = dout.ptr;
     device.lse = static_cast<const float*>(dlse.ptr);
-    device.dout = static_cast<const float*>(ddout.ptr);
-    device.dq = static_cast<float*>(ddq.ptr);
-    device.dk = static_cast<float*>(ddk.ptr);
-    device.dv = static_cast<float*>(ddv.ptr);
+    device.dout = ddout.ptr;
+    device.dq = ddq.ptr;
+    device.dk = ddk.ptr;
+    device.dv = ddv.ptr;
     s = launch_backward(backward_plan(plan, *dl, device), nullptr);
     const host_copy copies[] = { { host.dq, ddq.ptr, q_bytes }, { host.dk, ddk.ptr, kv_bytes }, { host.dv, ddv.ptr, kv_bytes } };
     return finish_host_call(s, copies, 3, dl, "snc_attention_backward_host");
@@ -560,9 +559,7 @@ SN_API sn_status snc_attention_backward_host(const sn_problem* problem, const sn
 {
     sn_clear_error();
     const sn_backward_buffers buffers = {
-        static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
-        static_cast<const float*>(out), lse, static_cast<const float*>(dout),
-        static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
+        q, k, v, out, lse, dout, dq, dk, dv,
         q_len, k_len, v_len, out_len, lse_len, dout_len, dq_len, dk_len, dv_len };
     sn_layout_shape shape;
     int64_t* list_base = nullptr;

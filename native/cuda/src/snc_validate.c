@@ -57,16 +57,6 @@ sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layou
     return SN_OK;
 }
 
-sn_status snc_plan_backward(sn_plan* plan, const sn_problem* problem, const sn_layout_shape* layout, int32_t dtype)
-{
-    const sn_status s = snc_plan_call(plan, problem, layout, dtype);
-    if (s != SN_OK) return s;
-    if (dtype != SNC_DTYPE_F32)
-        return sn_fail(SN_UNSUPPORTED, "dtype = %d (%s): the CUDA backward supports dtype 0 (SNC_DTYPE_F32) only", dtype,
-                       snc_dtype_name(dtype));
-    return SN_OK;
-}
-
 typedef struct snc_named_pointer { const char* name; const void* ptr; } snc_named_pointer;
 
 /* Each pointer non-NULL and 16-byte aligned (the kernels load 16 bytes at a time). */
@@ -107,7 +97,7 @@ sn_status snc_check_backward_device_pointers(const sn_plan* p, const sn_backward
     sized.k_len = sized.v_len = sized.dk_len = sized.dv_len = (size_t)p->kv_count;
     sized.lse_len = (size_t)p->lse_count;
     const sn_layout device_layout = { 0 };
-    sn_status s = sn_check_backward_buffers(p, &device_layout, &sized);
+    sn_status s = sn_check_backward_buffers(p, (int64_t)snc_dtype_size(p->dtype), &device_layout, &sized);
     if (s != SN_OK) return s;
     const snc_named_pointer data[] = { { "q", b->q },       { "k", b->k },   { "v", b->v },
                                        { "out", b->out },   { "dout", b->dout }, { "dq", b->dq },
@@ -158,6 +148,13 @@ static int64_t snc_find_non_finite_bf16(const void* data, int64_t n, double* val
     return snc_find_non_finite_16(data, n, 0x7F80u, value);
 }
 
+sn_non_finite_finder snc_non_finite_finder(int32_t dtype)
+{
+    return dtype == SNC_DTYPE_F32 ? sn_find_non_finite_f32
+         : dtype == SNC_DTYPE_F16 ? snc_find_non_finite_f16
+                                  : snc_find_non_finite_bf16;
+}
+
 sn_status snc_check_host_buffers(const sn_plan* p, int32_t flags, const void* q, size_t q_len, const void* k,
                                  size_t k_len, const void* v, size_t v_len, const void* out, size_t out_len,
                                  const float* lse, size_t lse_len, const sn_layout* layout)
@@ -165,8 +162,5 @@ sn_status snc_check_host_buffers(const sn_plan* p, int32_t flags, const void* q,
     sn_status s = sn_check_buffers(p, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
     if (s == SN_OK) s = sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, layout);
     if (s != SN_OK || (flags & SN_FLAG_ALLOW_NON_FINITE) != 0) return s;
-    const sn_non_finite_finder find = p->dtype == SNC_DTYPE_F32   ? sn_find_non_finite_f32
-                                      : p->dtype == SNC_DTYPE_F16 ? snc_find_non_finite_f16
-                                                                  : snc_find_non_finite_bf16;
-    return sn_check_finite_inputs(p, find, q, k, v);
+    return sn_check_finite_inputs(p, snc_non_finite_finder(p->dtype), q, k, v);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "half_convert.h"
 #include "reference.h"
 #include "sparse_native_cuda.h"
 #include "test_util.h"
@@ -112,11 +113,13 @@ static void* to_device(const void* host, size_t bytes)
     return dev;
 }
 
-/* The device entry point on copies of everything (segment ids included); gradients copied back into g. */
-static sn_status cuda_backward_device(const test_case* tc, const float* out, const float* lse, const float* dout,
-                                      const grads* g)
+/* The device entry point on copies of everything (segment ids included), tensors of `dtype` (es bytes each);
+ * gradients copied back into dq_out, dk_out, dv_out. */
+static sn_status cuda_backward_device_typed(const test_case* tc, int32_t dtype, size_t es, const void* qh,
+                                            const void* kh, const void* vh, const void* out, const float* lse,
+                                            const void* dout, void* dq_out, void* dk_out, void* dv_out)
 {
-    const size_t qb = sizeof(float) * (size_t)tc->q_count, kb = sizeof(float) * (size_t)tc->kv_count;
+    const size_t qb = es * (size_t)tc->q_count, kb = es * (size_t)tc->kv_count;
     sn_problem p = tc->p;
     void* segq = NULL;
     void* segk = NULL;
@@ -126,7 +129,7 @@ static sn_status cuda_backward_device(const test_case* tc, const float* out, con
         p.query_segment_ids = segq;
         p.key_segment_ids = segk;
     }
-    void *q = to_device(tc->q, qb), *k = to_device(tc->k, kb), *v = to_device(tc->v, kb), *o = to_device(out, qb);
+    void *q = to_device(qh, qb), *k = to_device(kh, kb), *v = to_device(vh, kb), *o = to_device(out, qb);
     void *l = to_device(lse, sizeof(float) * (size_t)tc->lse_count), *go = to_device(dout, qb);
     void *dq = NULL, *dk = NULL, *dv = NULL;
     snc_layout* layout = NULL;
@@ -134,15 +137,22 @@ static sn_status cuda_backward_device(const test_case* tc, const float* out, con
     if (s == SN_OK) s = snc_malloc(kb, &dk);
     if (s == SN_OK) s = snc_malloc(kb, &dv);
     if (s == SN_OK) s = snc_layout_create(&tc->layout, &layout);
-    if (s == SN_OK) s = snc_attention_backward(&p, layout, SNC_DTYPE_F32, q, k, v, o, l, go, dq, dk, dv, NULL);
+    if (s == SN_OK) s = snc_attention_backward(&p, layout, dtype, q, k, v, o, l, go, dq, dk, dv, NULL);
     if (s == SN_OK) s = snc_synchronize(NULL);
-    if (s == SN_OK) s = snc_copy_to_host(g->dq, dq, qb, NULL);
-    if (s == SN_OK) s = snc_copy_to_host(g->dk, dk, kb, NULL);
-    if (s == SN_OK) s = snc_copy_to_host(g->dv, dv, kb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(dq_out, dq, qb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(dk_out, dk, kb, NULL);
+    if (s == SN_OK) s = snc_copy_to_host(dv_out, dv, kb, NULL);
     snc_layout_destroy(layout);
     void* all[] = { segq, segk, q, k, v, o, l, go, dq, dk, dv };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) snc_free(all[i]);
     return s;
+}
+
+static sn_status cuda_backward_device(const test_case* tc, const float* out, const float* lse, const float* dout,
+                                      const grads* g)
+{
+    return cuda_backward_device_typed(tc, SNC_DTYPE_F32, sizeof(float), tc->q, tc->k, tc->v, out, lse, dout, g->dq,
+                                      g->dk, g->dv);
 }
 
 static void check_case(test_case* tc, uint64_t* rng)
@@ -288,7 +298,9 @@ static void check_validation(uint64_t* rng)
 
     sn_status s = snc_attention_backward_host(&tc.p, &tc.layout, SNC_DTYPE_F16, tc.q, qn, tc.k, kn, tc.v, kn, out, qn,
                                               lse, ln, dout, qn, dq, qn, dk, kn, dv, kn);
-    CHECK(s == SN_UNSUPPORTED && strstr(snc_last_error(), "dtype") != NULL, "f16 backward: %d %s", s, snc_last_error());
+    /* head_dim 16, block size 16: beyond the 16-bit kernels' limits (those of the forward that made out and lse). */
+    CHECK(s == SN_UNSUPPORTED && strstr(snc_last_error(), "f16") != NULL, "f16 backward at d 16: %d %s", s,
+          snc_last_error());
     s = snc_attention_backward_host(&tc.p, &tc.layout, 7, tc.q, qn, tc.k, kn, tc.v, kn, out, qn, lse, ln, dout, qn, dq,
                                     qn, dk, kn, dv, kn);
     CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "dtype = 7") != NULL, "dtype 7: %d %s", s,
@@ -310,7 +322,7 @@ static void check_validation(uint64_t* rng)
     CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "dk overlaps k") != NULL, "dk = k: %d %s", s,
           snc_last_error());
     s = snc_attention_backward(&tc.p, layout, SNC_DTYPE_BF16, tc.q, tc.k, tc.v, out, lse, dout, dq, dk, dv, NULL);
-    CHECK(s == SN_UNSUPPORTED, "bf16 device backward: %d %s", s, snc_last_error());
+    CHECK(s == SN_UNSUPPORTED, "bf16 device backward at d 16: %d %s", s, snc_last_error());
     sn_problem wrong = tc.p;
     wrong.query_length += 16;
     s = snc_attention_backward(&wrong, layout, SNC_DTYPE_F32, tc.q, tc.k, tc.v, out, lse, dout, dq, dk, dv, NULL);
@@ -323,6 +335,141 @@ static void check_validation(uint64_t* rng)
     free(dq);
     free(dk);
     free(dv);
+    case_free(&tc);
+}
+
+/* 16-bit storage of a float array (the values the kernels read), and its exact widening. */
+static uint16_t* narrow(int32_t dtype, const float* x, int64_t n, int64_t extra)
+{
+    uint16_t* h = malloc(sizeof(uint16_t) * (size_t)(n + extra));
+    for (int64_t i = 0; i < n; ++i) h[i] = dtype == SNC_DTYPE_F16 ? snc_float_to_f16(x[i]) : snc_float_to_bf16(x[i]);
+    for (int64_t i = n; i < n + extra; ++i) h[i] = 0xABCDu; /* guard */
+    return h;
+}
+
+static double* widen16(int32_t dtype, const uint16_t* h, int64_t n)
+{
+    double* x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; ++i) x[i] = dtype == SNC_DTYPE_F16 ? snc_f16_to_float(h[i]) : snc_bf16_to_float(h[i]);
+    return x;
+}
+
+static double rel_frobenius_64(const double* x, const double* ref, int64_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        num += (x[i] - ref[i]) * (x[i] - ref[i]);
+        den += ref[i] * ref[i];
+    }
+    return den > 0.0 ? sqrt(num / den) : (num > 0.0 ? INFINITY : 0.0);
+}
+
+/* The f16/bf16 backward: the CUDA forward of the 16-bit inputs gives out (16-bit) and lse; the backward of the
+ * 16-bit q, k, v, out, dout against the float64 reference backward of the same (exactly widened) q, k, v, dout.
+ * The reference's D uses its exact O and its gradients are not rounded, so the bound covers one rounding of O
+ * (through D) and of each gradient: relative Frobenius error <= 1e-3 for f16 (unit roundoff 2^-11; measured worst
+ * 2.9e-4), 1e-2 for bf16 (2^-8; measured worst 2.4e-3). Every element written and none beyond, a repeated call and the device entry point bitwise equal. */
+static double check_half_case(int32_t dtype, const case_options* o, uint64_t* rng)
+{
+    test_case tc;
+    case_make(&tc, o, rng);
+    const char* what = case_describe(&tc);
+    const char* type = dtype == SNC_DTYPE_F16 ? "f16" : "bf16";
+    const int64_t qn = tc.q_count, kn = tc.kv_count, ln = tc.lse_count;
+    enum { GUARD = 8 };
+    uint16_t *qh = narrow(dtype, tc.q, qn, 0), *kh = narrow(dtype, tc.k, kn, 0), *vh = narrow(dtype, tc.v, kn, 0);
+    float* dout32 = malloc(sizeof(float) * (size_t)qn);
+    for (int64_t i = 0; i < qn; ++i) dout32[i] = rng_nonzero(rng);
+    uint16_t* douth = narrow(dtype, dout32, qn, 0);
+    uint16_t* outh = narrow(dtype, dout32, qn, 0); /* overwritten by the forward */
+    float* lse = malloc(sizeof(float) * (size_t)ln);
+    sn_status s = snc_attention_forward_host(&tc.p, &tc.layout, dtype, qh, (size_t)qn, kh, (size_t)kn, vh, (size_t)kn,
+                                             outh, (size_t)qn, lse, (size_t)ln);
+    CHECK(s == SN_OK, "%s %s: forward: %d %s", type, what, s, snc_last_error());
+    uint16_t *dq = narrow(dtype, dout32, qn, GUARD), *dk = narrow(dtype, tc.k, kn, GUARD), *dv = narrow(dtype, tc.v, kn, GUARD);
+    uint16_t *dq2 = narrow(dtype, dout32, qn, 0), *dk2 = narrow(dtype, tc.k, kn, 0), *dv2 = narrow(dtype, tc.v, kn, 0);
+    uint16_t *dq3 = narrow(dtype, dout32, qn, 0), *dk3 = narrow(dtype, tc.k, kn, 0), *dv3 = narrow(dtype, tc.v, kn, 0);
+    for (int64_t i = 0; i < qn; ++i) dq[i] = 0xFFFFu; /* NaN: an element left unwritten shows */
+    for (int64_t i = 0; i < kn; ++i) dk[i] = dv[i] = 0xFFFFu;
+    double worst = 0.0;
+    if (s == SN_OK) {
+        s = snc_attention_backward_host(&tc.p, &tc.layout, dtype, qh, (size_t)qn, kh, (size_t)kn, vh, (size_t)kn, outh,
+                                        (size_t)qn, lse, (size_t)ln, douth, (size_t)qn, dq, (size_t)qn, dk, (size_t)kn,
+                                        dv, (size_t)kn);
+        CHECK(s == SN_OK, "%s %s: backward: %d %s", type, what, s, snc_last_error());
+        s = snc_attention_backward_host(&tc.p, &tc.layout, dtype, qh, (size_t)qn, kh, (size_t)kn, vh, (size_t)kn, outh,
+                                        (size_t)qn, lse, (size_t)ln, douth, (size_t)qn, dq2, (size_t)qn, dk2, (size_t)kn,
+                                        dv2, (size_t)kn);
+        CHECK(s == SN_OK, "%s %s: repeated backward: %d %s", type, what, s, snc_last_error());
+        s = cuda_backward_device_typed(&tc, dtype, sizeof(uint16_t), qh, kh, vh, outh, lse, douth, dq3, dk3, dv3);
+        CHECK(s == SN_OK, "%s %s: device backward: %d %s", type, what, s, snc_last_error());
+
+        double *q64 = widen16(dtype, qh, qn), *k64 = widen16(dtype, kh, kn), *v64 = widen16(dtype, vh, kn);
+        double* g64 = widen16(dtype, douth, qn);
+        double* rdq = malloc(sizeof(double) * (size_t)qn);
+        double* rdk = malloc(sizeof(double) * (size_t)kn);
+        double* rdv = malloc(sizeof(double) * (size_t)kn);
+        ref_attention_backward(&tc.p, &tc.layout, q64, k64, v64, g64, rdq, rdk, rdv);
+        const double bound = dtype == SNC_DTYPE_F16 ? 1e-3 : 1e-2;
+        const struct { const char* name; const uint16_t *x, *again, *dev; const double* ref; int64_t n; } t[] = {
+            { "dq", dq, dq2, dq3, rdq, qn }, { "dk", dk, dk2, dk3, rdk, kn }, { "dv", dv, dv2, dv3, rdv, kn } };
+        for (int i = 0; i < 3; ++i) {
+            double* x64 = widen16(dtype, t[i].x, t[i].n);
+            const double err = rel_frobenius_64(x64, t[i].ref, t[i].n);
+            worst = err > worst ? err : worst;
+            CHECK(err <= bound, "%s %s: %s vs reference %.3g (bound %.0e)", type, what, t[i].name, err, bound);
+            int written = 1, guard = 1;
+            for (int64_t e = 0; e < t[i].n; ++e) written &= x64[e] == x64[e];
+            for (int64_t e = t[i].n; e < t[i].n + GUARD; ++e) guard &= t[i].x[e] == 0xABCDu;
+            CHECK(written && guard, "%s %s: %s not exactly written", type, what, t[i].name);
+            CHECK(memcmp(t[i].x, t[i].again, sizeof(uint16_t) * (size_t)t[i].n) == 0, "%s %s: %s differs between calls",
+                  type, what, t[i].name);
+            CHECK(memcmp(t[i].x, t[i].dev, sizeof(uint16_t) * (size_t)t[i].n) == 0,
+                  "%s %s: %s device != host entry point", type, what, t[i].name);
+            free(x64);
+        }
+        free(q64);
+        free(k64);
+        free(v64);
+        free(g64);
+        free(rdq);
+        free(rdk);
+        free(rdv);
+    }
+    void* all[] = { qh, kh, vh, dout32, douth, outh, lse, dq, dk, dv, dq2, dk2, dv2, dq3, dk3, dv3 };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) free(all[i]);
+    case_free(&tc);
+    return worst;
+}
+
+/* The f16/bf16 backward's own limits and data scan: the forward's head-dim/block-size limits, NaN in 16-bit dout. */
+static void check_half_validation(uint64_t* rng)
+{
+    test_case tc;
+    case_options o = fixed(1, 64, 64, 64, 64, 0, 0, 0, 0.0);
+    case_make(&tc, &o, rng);
+    const size_t qn = (size_t)tc.q_count, kn = (size_t)tc.kv_count, ln = (size_t)tc.lse_count;
+    uint16_t *q = narrow(SNC_DTYPE_F16, tc.q, (int64_t)qn, 0), *k = narrow(SNC_DTYPE_F16, tc.k, (int64_t)kn, 0);
+    uint16_t *v = narrow(SNC_DTYPE_F16, tc.v, (int64_t)kn, 0), *out = narrow(SNC_DTYPE_F16, tc.q, (int64_t)qn, 0);
+    uint16_t *dout = narrow(SNC_DTYPE_F16, tc.q, (int64_t)qn, 0), *dq = calloc(qn, 2), *dk = calloc(kn, 2), *dv = calloc(kn, 2);
+    float* lse = calloc(ln, sizeof(float));
+    dout[7] = 0x7E00u; /* f16 NaN */
+    sn_status s = snc_attention_backward_host(&tc.p, &tc.layout, SNC_DTYPE_F16, q, qn, k, kn, v, kn, out, qn, lse, ln,
+                                              dout, qn, dq, qn, dk, kn, dv, kn);
+    CHECK(s == SN_NON_FINITE && strstr(snc_last_error(), "dout[7]") != NULL, "f16 NaN in dout: %d %s", s,
+          snc_last_error());
+    /* dq right after dout in one allocation does not overlap it at 2 bytes an element. */
+    uint16_t* pair = calloc(2 * qn, 2);
+    memcpy(pair, q, 2 * qn);
+    s = snc_attention_backward_host(&tc.p, &tc.layout, SNC_DTYPE_F16, q, qn, k, kn, v, kn, out, qn, lse, ln, pair, qn,
+                                    pair + qn, qn, dk, kn, dv, kn);
+    CHECK(s == SN_OK, "f16 dq adjacent to dout: %d %s", s, snc_last_error());
+    s = snc_attention_backward_host(&tc.p, &tc.layout, SNC_DTYPE_F16, q, qn, k, kn, v, kn, out, qn, lse, ln, pair, qn,
+                                    pair + qn - 1, qn, dk, kn, dv, kn);
+    CHECK(s == SN_INVALID_ARGUMENT && strstr(snc_last_error(), "dq overlaps dout") != NULL, "f16 dq overlaps dout: %d %s",
+          s, snc_last_error());
+    void* all[] = { q, k, v, out, dout, dq, dk, dv, lse, pair };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) free(all[i]);
     case_free(&tc);
 }
 
@@ -463,6 +610,21 @@ int main(int argc, char** argv)
         case_free(&tc);
     }
     check_validation(&rng);
+    /* f16 and bf16: head dims 64 and 128, block sizes 64 and 128, GQA with causal cross both ways, segment ids,
+     * tails, empty rows, BSHD. */
+    const case_options halves[] = {
+        fixed(2, 77, 45, 64, 64, 1, 1, 1, 0.3), fixed(3, 45, 130, 128, 64, 1, 0, 0, 0.3),
+        fixed(1, 100, 100, 64, 128, 1, 1, 0, 0.0), fixed(2, 70, 70, 128, 128, 0, 0, 1, 0.3),
+    };
+    double worst_f16 = 0.0, worst_bf16 = 0.0;
+    for (size_t i = 0; i < sizeof halves / sizeof halves[0]; ++i, count += 2) {
+        const double f = check_half_case(SNC_DTYPE_F16, &halves[i], &rng);
+        const double b = check_half_case(SNC_DTYPE_BF16, &halves[i], &rng);
+        worst_f16 = f > worst_f16 ? f : worst_f16;
+        worst_bf16 = b > worst_bf16 ? b : worst_bf16;
+    }
+    printf("test_cuda_backward: worst relative error f16 %.3g, bf16 %.3g\n", worst_f16, worst_bf16);
+    check_half_validation(&rng);
     check_shared_layout(&rng);
     check_huge_declared_layout();
     if (test_failures != 0) {
