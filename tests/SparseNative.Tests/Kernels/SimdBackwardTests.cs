@@ -1,4 +1,5 @@
 using SparseNative.Kernels;
+using SparseNative.Kernels.Backward;
 using SparseNative.Tests.Backward;
 using Xunit;
 
@@ -154,6 +155,40 @@ public class SimdBackwardTests
             Assert.True(one.Query.AsSpan().SequenceEqual(many.Query), $"dQ differs between 1 and {threads} threads");
             Assert.True(one.Key.AsSpan().SequenceEqual(many.Key), $"dK differs between 1 and {threads} threads");
             Assert.True(one.Value.AsSpan().SequenceEqual(many.Value), $"dV differs between 1 and {threads} threads");
+        }
+    }
+
+    /// <summary>
+    /// Many bands (a dS budget of one to a few blocks): dK and dV carried from band to band, bands that split a head's
+    /// query blocks, middle bands without blocks for a key block; against the reference, and bitwise equal for 1 and 3
+    /// threads.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ManagedBackends))]
+    public void ManyBandsGiveTheSameGradients(Backend backend)
+    {
+        KernelCheck.SkipIfUnavailable(backend);
+        var cases = new[]
+        {
+            (new KernelCheck.Case(new AttentionShape(2, 6, 2, 200, 170, 40), KernelCheck.Layout(new AttentionShape(2, 6, 2, 200, 170, 40), 32, 3, 0.35, 21), Causal: true, Seed: 5), 32L * 32),
+            (new KernelCheck.Case(new AttentionShape(1, 4, 4, 130, 260, 64), KernelCheck.Layout(new AttentionShape(1, 4, 4, 130, 260, 64), 16, 2, 0.5, 22), Seed: 6), 3L * 16 * 16),
+            (new KernelCheck.Case(new AttentionShape(1, 8, 1, 96, 96, 24), KernelCheck.Layout(new AttentionShape(1, 8, 1, 96, 96, 24), 64, 1, 0.8, 23), Causal: true, Seed: 7), 64L * 64),
+        };
+        foreach (var (c, budget) in cases)
+        {
+            BackwardBands.BudgetOverride = budget;
+            try
+            {
+                var one = AgainstReference(backend, c, threads: 1);
+                var three = BackwardCheck.Run(backend, c, BackwardCheck.RandomInputs(c), threads: 3);
+                Assert.True(one.Query.AsSpan().SequenceEqual(three.Query), "dQ differs between 1 and 3 threads");
+                Assert.True(one.Key.AsSpan().SequenceEqual(three.Key), "dK differs between 1 and 3 threads");
+                Assert.True(one.Value.AsSpan().SequenceEqual(three.Value), "dV differs between 1 and 3 threads");
+            }
+            finally
+            {
+                BackwardBands.BudgetOverride = null;
+            }
         }
     }
 

@@ -1,36 +1,68 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using SparseNative.Kernels.Isa;
 
 namespace SparseNative.Kernels.Backward;
 
 /// <summary>
-/// The second pass of the fused backward: dK and dV, one work item per key block of one (batch, key/value head). The item
-/// packs Kᵀ (scaled by scale·log2 e) and Vᵀ once, then walks every query head of the group and, through the layout's
-/// transpose (<see cref="BlockLayout.Column"/>), every query block that attends this key block, starting at the first one
-/// the causal rule lets see it. Per query block: S = Q·Kᵀ, P = 2^(S − lse₂), dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ∘ (dP − D),
-/// dK += dSᵀ·Q; finally dK · scale. The whole group accumulates in one item, in a fixed order, so dK and dV need no
-/// atomics and do not depend on the thread count.
+/// The first pass of one band of the fused backward (<see cref="BackwardBands"/>): dK and dV, one work item per key block
+/// of each (batch, key/value head) the band touches. The item packs Kᵀ (scaled by scale·log2 e) and Vᵀ once, then walks
+/// every query head of the group and, through the layout's transpose (<see cref="BlockLayout.Column"/>), every query block
+/// of the band that attends this key block, from the first one the causal rule lets see it. Per query block: S = Q·Kᵀ,
+/// P = 2^(S − lse₂), dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ∘ (dP − D), dK += dSᵀ·Q, and dS (transposed) into the block's slot
+/// for the query-block pass. dK and dV carry over from band to band in the gradient buffers (unscaled until the
+/// (batch, head)'s last band, which stores dK · scale). The whole group accumulates in one item, in a fixed order, so dK
+/// and dV need no atomics and do not depend on the thread count.
 /// </summary>
-internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job) : IWorkItems
+internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job, BackwardBand band) : IWorkItems
     where TIsa : struct, ISimdIsa<TVec>
     where TVec : unmanaged
 {
     public long ScratchFloats => job.ScratchFloats;
 
-    public int[] RentOrderByCost(out int count) => BackwardSchedule.RentKeyBlockOrder(job.Forward.Geometry.Shape, job.Forward.Layout, out count);
+    /// <summary>Items <c>(bkv − FirstHead)·KeyBlocks + kb</c>, the most query blocks in the band first.</summary>
+    public int[] RentOrderByCost(out int count)
+    {
+        var f = job.Forward;
+        int kbs = f.Geometry.KeyBlocks;
+        count = (band.EndHead - band.FirstHead) * kbs;
+        var order = ArrayPool<int>.Shared.Rent(count);
+        var cost = ArrayPool<long>.Shared.Rent(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int bkv = band.FirstHead + i / kbs, kb = i % kbs;
+                var (from, to) = band.QueryBlockRange(bkv);
+                long c = 0;
+                int kvh = bkv % f.Geometry.Shape.KeyValueHeads;
+                for (int h = kvh * band.Group; h < (kvh + 1) * band.Group; h++) c += InRange(f.Layout.Column(f.Layout.ListForHead(h), kb), from, to).Length;
+                cost[i] = -(c << 32) + i;
+                order[i] = i;
+            }
+            Array.Sort(cost, order, 0, count);
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(cost);
+        }
+        return order;
+    }
 
-    public void Process(int item, float* scratch) => Compute(job, item, scratch);
+    public void Process(int item, float* scratch) => Compute(job, band, item, scratch);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Compute(BackwardJob job, int item, float* scratch)
+    private static void Compute(BackwardJob job, BackwardBand band, int item, float* scratch)
     {
         var f = job.Forward;
         ref readonly var g = ref f.Geometry;
         var s = g.Shape;
         int bs = g.BlockSize, d = s.HeadDim;
-        int kb = item % g.KeyBlocks, bkv = item / g.KeyBlocks;
+        int kb = item % g.KeyBlocks, bkv = band.FirstHead + item / g.KeyBlocks;
         int kvh = bkv % s.KeyValueHeads, b = bkv / s.KeyValueHeads;
         int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
+        var (from, to) = band.QueryBlockRange(bkv);
+        bool firstBand = from == 0, lastBand = to == g.QueryBlocks;
 
         long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
         long kvOffset = g.Keys.Row(b, kvh, kStart);
@@ -45,18 +77,30 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job) : IWor
         float* delta = scratch + BackwardScratchLayout.RowDelta(bs, d);
         float* ones = scratch + BackwardScratchLayout.Ones(bs, d);
 
+        float* kGradient = job.KeyGradient + kvOffset, vGradient = job.ValueGradient + kvOffset;
+        bool any = false;
+        for (int h = kvh * s.GroupSize; h < (kvh + 1) * s.GroupSize && !any; h++) any = !InRange(VisibleColumn(f, h, kb, kStart), from, to).IsEmpty;
+        // A middle band without blocks for this key block leaves its partial sums where they are.
+        if (!any && !firstBand && !lastBand) return;
+
         int w = TIsa.Width;
         int keyColumns = (kValid + w - 1) / w * w, keyRows = (kValid + 3) / 4 * 4;
         FusedBlockKernel<TIsa, TVec>.PackQueryTransposed(f.K + kvOffset, kvStride, kValid, bs, d, f.ScaleLog2, kT);
         FusedBlockKernel<TIsa, TVec>.PackQueryTransposed(f.V + kvOffset, kvStride, kValid, bs, d, 1f, vT);
         new Span<float>(dk, bs * d).Clear();
         new Span<float>(dv, bs * d).Clear();
+        if (!firstBand)
+        {
+            FusedBlockKernel<TIsa, TVec>.CopyRowsPadded(kGradient, kvStride, kValid, bs, d, dk);
+            FusedBlockKernel<TIsa, TVec>.CopyRowsPadded(vGradient, kvStride, kValid, bs, d, dv);
+        }
         new Span<float>(ones, bs).Fill(1f);
 
         for (int h = kvh * s.GroupSize; h < (kvh + 1) * s.GroupSize; h++)
         {
             long qHead = g.Queries.HeadBase(b, h);
-            foreach (int qb in VisibleColumn(f, h, kb, kStart))
+            var list = f.Layout.ListForHead(h);
+            foreach (int qb in InRange(VisibleColumn(f, h, kb, kStart), from, to))
             {
                 int qStart = qb * bs, qValid = Math.Min(bs, s.QueryLength - qStart);
                 int querySegment = 0;
@@ -90,11 +134,36 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job) : IWor
                 BackwardElementwise<TIsa, TVec>.ScoreGradientsByRow(p, ds, bs, queryRows, keyColumns, delta);
                 MicroKernels<TIsa, TVec>.AccumulateValues(p, bs, keyRows, qValid, dO, stride, dv, d, ones);
                 MicroKernels<TIsa, TVec>.AccumulateValues(ds, bs, keyRows, qValid, q, stride, dk, d, ones);
+                int e = f.Layout.Row(list, qb).BinarySearch(kb);
+                KeepTransposed(ds, bs, queryRows, kValid, band.Slot(bkv, qb, h - kvh * s.GroupSize, e, bs));
             }
         }
 
-        BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dk, d, kValid, job.Scale, job.KeyGradient + kvOffset, kvStride);
-        BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dv, d, kValid, 1f, job.ValueGradient + kvOffset, kvStride);
+        BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dk, d, kValid, lastBand ? job.Scale : 1f, kGradient, kvStride);
+        BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dv, d, kValid, 1f, vGradient, kvStride);
+    }
+
+    /// <summary>
+    /// dS (queries × keys, row stride bs) into its slot transposed (keys × queries, row stride bs): the layout the P·V
+    /// micro-kernel reads for dQ = dS·K. Rows <paramref name="queryRows"/> (the padded ones are 0), keys <paramref name="keys"/>.
+    /// </summary>
+    private static void KeepTransposed(float* ds, int bs, int queryRows, int keys, float* slot)
+    {
+        for (int j = 0; j < keys; j++)
+        {
+            float* dst = slot + (long)j * bs;
+            float* src = ds + j;
+            for (int i = 0; i < queryRows; i++) dst[i] = src[(long)i * bs];
+        }
+    }
+
+    /// <summary>The query blocks of an ascending column within <c>[from, to)</c>.</summary>
+    private static ReadOnlySpan<int> InRange(ReadOnlySpan<int> column, int from, int to)
+    {
+        int lo = column.BinarySearch(from), hi = column.BinarySearch(to);
+        lo = lo >= 0 ? lo : ~lo;
+        hi = hi >= 0 ? hi : ~hi;
+        return column[lo..hi];
     }
 
     /// <summary>
