@@ -14,7 +14,11 @@ internal static class BackendCatalog
 
     /// <summary>Available backends in the dispatcher's order (fastest first), Auto excluded.</summary>
     public static IReadOnlyList<Backend> Available() =>
-        SparseAttention.Backends.Where(b => b.IsAvailable).Select(b => b.Backend).OrderBy(AutoRank).ToList();
+        SparseAttention.Backends.Where(b => b.IsAvailable && (Only is null || Only.Contains(b.Backend)))
+            .Select(b => b.Backend).OrderBy(AutoRank).ToList();
+
+    /// <summary>When set (<c>quick --backends</c>), the only backends measured; the reference stays available as the oracle.</summary>
+    public static IReadOnlySet<Backend>? Only { get; set; }
 
     private static int AutoRank(Backend b) => b switch
     {

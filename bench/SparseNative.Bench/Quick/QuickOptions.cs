@@ -15,6 +15,9 @@ internal sealed record QuickOptions
     public bool Long { get; init; }
     public bool SkipOrt { get; init; }
 
+    /// <summary>The backends to measure (all available ones when null).</summary>
+    public IReadOnlySet<Backend>? Backends { get; init; }
+
     /// <summary>The sections to run (the peak always runs: every percentage needs it); all of them by default.</summary>
     public IReadOnlySet<string> Sections { get; init; } = AllSections;
 
@@ -23,7 +26,7 @@ internal sealed record QuickOptions
     public bool Includes(string section) => Sections.Contains(section) && (section != "ort" || !SkipOrt);
 
     public const string Usage = """
-        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort] [--only kernels,backward,ort,density]
+        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort] [--only kernels,backward,ort,density] [--backends Avx512,...]
           --threads   thread counts to measure, comma separated (kernels: MaxThreads; ONNX Runtime: intra_op_num_threads)
           --seq       sequence length (query = key length), multiple of the block recommended
           --runs      timed runs per measurement (median reported; 2 untimed warm-up runs precede them), at least 5 for the docs
@@ -31,6 +34,7 @@ internal sealed record QuickOptions
           --long      add the 1,048,576-token sliding-window run (4 heads, d=64, 4 blocks of 64): time and peak memory
           --no-ort    skip the ONNX Runtime comparisons
           --only      run only these sections (comma separated; the FMA peak is always measured), e.g. --only backward
+          --backends  measure only these backends (comma separated, e.g. Avx512,Avx2; the float64 reference stays in)
         """;
 
     public static QuickOptions Parse(IReadOnlyList<string> args)
@@ -59,6 +63,7 @@ internal sealed record QuickOptions
                 "--long" => o with { Long = true },
                 "--no-ort" => o with { SkipOrt = true },
                 "--only" => o with { Sections = ParseSections(r.Value()) },
+                "--backends" => o with { Backends = ParseBackends(r.Value()) },
                 _ => throw new ArgumentException($"Unknown option '{a}'.\n{Usage}", nameof(args)),
             };
         }
@@ -72,6 +77,16 @@ internal sealed record QuickOptions
             if (!AllSections.Contains(name))
                 throw new ArgumentException($"Option --only takes {string.Join(", ", AllSections)}; got '{name}'.", nameof(value));
         if (set.Count == 0) throw new ArgumentException("Option --only needs at least one section.", nameof(value));
+        return set;
+    }
+
+    private static HashSet<Backend> ParseBackends(string value)
+    {
+        var set = new HashSet<Backend> { Backend.Reference };
+        foreach (string name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            set.Add(Enum.TryParse<Backend>(name, ignoreCase: true, out var b) && b != Backend.Auto
+                ? b
+                : throw new ArgumentException($"Option --backends takes backend names ({string.Join(", ", Enum.GetNames<Backend>().Where(n => n != nameof(Backend.Auto)))}); got '{name}'.", nameof(value)));
         return set;
     }
 

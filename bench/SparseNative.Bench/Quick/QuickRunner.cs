@@ -12,6 +12,7 @@ internal static class QuickRunner
     public static int Run(QuickOptions o)
     {
         long start = Stopwatch.GetTimestamp();
+        BackendCatalog.Only = o.Backends;
         var head = new MarkdownReport();
         var body = new MarkdownReport();
         if (MachineInfo.IsDebugBuild) head.Note("WARNING: Debug build: these figures are meaningless; run with -c Release.");
