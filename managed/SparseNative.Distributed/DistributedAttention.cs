@@ -43,7 +43,7 @@ public static unsafe partial class DistributedAttention
 
         string? error = null, param = null;
         try { Validate(comm, sharding, query.Length, key.Length, value.Length, output.Length, logSumExp.Length, shape, layout, options); }
-        catch (ArgumentException e) { error = e.Message; param = e.ParamName; }
+        catch (ArgumentException e) { param = e.ParamName; error = e.Message.Replace($" (Parameter '{param}')", ""); }
         AgreementCheck.Run(comm, error, param ?? "",
             ("shape.Batch", shape.Batch), ("shape.QueryHeads", shape.QueryHeads), ("shape.KeyValueHeads", shape.KeyValueHeads),
             ("shape.QueryLength", shape.QueryLength), ("shape.KeyLength", shape.KeyLength), ("shape.HeadDim", shape.HeadDim),

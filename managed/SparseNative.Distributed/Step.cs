@@ -9,11 +9,13 @@ internal sealed unsafe class Step(Communicator comm, ExchangePlan plan, Attentio
     internal Communicator Comm { get; } = comm;
     internal ExchangePlan Plan { get; } = plan;
     internal AttentionShape Shape { get; } = shape;
+    internal AttentionOptions Attention { get; } = attention;
+    internal TensorFormat Format => Attention.Format;
     internal int Rank => Comm.Rank;
     internal int Ranks => Comm.Size;
     internal SequenceSharding Sharding => Plan.Sharding;
     internal int LocalLength => Sharding.LocalLength(Rank);
-    internal TokenRuns KeyRuns => new(Shape.Batch, Shape.KeyValueHeads, Shape.HeadDim, attention.Format);
+    internal TokenRuns KeyRuns => new(Shape.Batch, Shape.KeyValueHeads, Shape.HeadDim, Attention.Format);
     internal int OutputElements => Shape.Batch * Shape.QueryHeads * LocalLength * Shape.HeadDim;
     internal int LseElements => Shape.Batch * Shape.QueryHeads * LocalLength;
 
@@ -41,7 +43,7 @@ internal sealed unsafe class Step(Communicator comm, ExchangePlan plan, Attentio
         var sub = Plan.SubLayout(Rank, keyBlocks);
         if (sub is null) return null;
         var subShape = Shape with { QueryLength = LocalLength, KeyLength = Tokens(keyBlocks) };
-        var options = attention with { Causal = own && Plan.Causal };
+        var options = Attention with { Causal = own && Plan.Causal };
         return Task.Run(() =>
         {
             SparseAttention.Forward(
@@ -65,7 +67,7 @@ internal sealed unsafe class Step(Communicator comm, ExchangePlan plan, Attentio
     {
         var o = new Span<float>((void*)output, OutputElements);
         var l = new Span<float>((void*)lse, LseElements);
-        SparseAttention.MergeStates(o, l, partial, partialLse, o, l, Shape with { QueryLength = LocalLength }, attention.Format);
+        SparseAttention.MergeStates(o, l, partial, partialLse, o, l, Shape with { QueryLength = LocalLength }, Attention.Format);
     }
 
     /// <summary>Waits (with the deadline) for <paramref name="requests"/> and for <paramref name="work"/>; counts the time spent waiting after the work.</summary>

@@ -73,6 +73,7 @@ internal static class Accuracy
         yield return new Problem("bigbird", gqa, BlockPatterns.BigBird(n, bs, numRandomBlocks: 2, heads: 4, seed: 5));
         yield return new Problem("longformer", mha, BlockPatterns.BSLongformer(n, bs, globalBlockIndices: [0, 9], globalBlockEndIndices: [1, 10]));
         yield return new Problem("dense", mha, BlockPatterns.Dense(n, bs));
+        yield return new Problem("bigbird-4-heads", new AttentionShape(1, 4, 4, n, n, 8), BlockPatterns.BigBird(n, bs, heads: 4, seed: 9));
         yield return new Problem("causal", gqa, BlockPatterns.Causal(n, bs));
         yield return new Problem("causal-bshd", gqa, BlockPatterns.Causal(n, bs), TensorFormat.Bshd);
         yield return new Problem("window-option-causal-bshd", mha, BlockPatterns.LocalWindow(n, bs, 2), TensorFormat.Bshd, causalOption: true);
