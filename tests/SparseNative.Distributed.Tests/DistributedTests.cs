@@ -73,4 +73,17 @@ public sealed class DistributedTests
         Assert.NotEqual(0, run.ExitCode);
         Assert.True(run.Elapsed < TimeSpan.FromSeconds(60), $"took {run.Elapsed}");
     }
+
+    /// <summary>The bench's distributed section on a tiny problem: it runs, and its byte counts match the closed forms.</summary>
+    [Fact]
+    public void TheBenchsByteCountsMatchTheFormulas()
+    {
+        var run = MpiRun.Run(4, "distributed --tokens 4100 --heads 2 --kv-heads 2 --dim 16 --block 64 --iterations 1", Limit,
+            program: MpiRun.Built("bench", "SparseNative.Bench"));
+        var rows = run.Lines("| ").Where(l => l.Contains("Contiguous") || l.Contains("ZigZag")).ToList();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal(10, rows.Count);
+        Assert.DoesNotContain(rows, r => r.Contains("MISMATCH"));
+        Assert.Equal(7, rows.Count(r => r.Contains("| matches |")));
+    }
 }

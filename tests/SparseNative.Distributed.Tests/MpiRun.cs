@@ -11,7 +11,7 @@ internal static partial class MpiRun
         public IEnumerable<string> Lines(string prefix) => Output.Split('\n').Select(Clean).Where(l => l.StartsWith(prefix, StringComparison.Ordinal));
     }
 
-    internal static Result Run(int ranks, string args, TimeSpan limit, IDictionary<string, string>? environment = null)
+    internal static Result Run(int ranks, string args, TimeSpan limit, IDictionary<string, string>? environment = null, string? program = null)
     {
         var start = new ProcessStartInfo("mpirun")
         {
@@ -19,7 +19,7 @@ internal static partial class MpiRun
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (string a in new[] { "--oversubscribe", "--allow-run-as-root", "-n", $"{ranks}", "dotnet", Worker() })
+        foreach (string a in new[] { "--oversubscribe", "--allow-run-as-root", "-n", $"{ranks}", "dotnet", program ?? Built("tests", "SparseNative.Distributed.Worker") })
             start.ArgumentList.Add(a);
         foreach (string a in args.Split(' ', StringSplitOptions.RemoveEmptyEntries)) start.ArgumentList.Add(a);
         start.Environment["TERM"] = "dumb";
@@ -38,14 +38,14 @@ internal static partial class MpiRun
         return new Result(process.ExitCode, stdout.Result + stderr.Result, clock.Elapsed);
     }
 
-    /// <summary>The worker's build output, found from this assembly's folder (tests/X/bin/Config/tfm → tests/Worker/bin/Config/tfm).</summary>
-    private static string Worker()
+    /// <summary>A project's build output, found from this assembly's folder (tests/X/bin/Config/tfm → folder/project/bin/Config/tfm).</summary>
+    internal static string Built(string folder, string project)
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string tfm = here.Name, config = here.Parent!.Name;
-        string tests = here.Parent!.Parent!.Parent!.Parent!.FullName;
-        string path = Path.Combine(tests, "SparseNative.Distributed.Worker", "bin", config, tfm, "SparseNative.Distributed.Worker.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("the worker is not built", path);
+        string root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        string path = Path.Combine(root, folder, project, "bin", config, tfm, project + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built", path);
     }
 
     private static string Clean(string line) => Escapes().Replace(line, "").TrimEnd('\r');
