@@ -17,10 +17,7 @@ internal sealed unsafe class HeadExchange(Step step, int heads, int groupHeads, 
         internal void Finish() => finish();
     }
 
-    /// <summary>Row offset of (b, h, t) in a tensor of <paramref name="h"/>eads and <paramref name="length"/> tokens.</summary>
-    private int Row(int headCount, int length, int b, int h, int t) => format == TensorFormat.Bshd
-        ? ((b * length + t) * headCount + h) * width
-        : ((b * headCount + h) * length + t) * width;
+    private int Row(int headCount, int length, int b, int h, int t) => TokenRuns.Offset(format, headCount, length, width, b, h, t);
 
     /// <summary>Sequence shard (at <paramref name="shard"/>) → this rank's head group over the whole sequence.</summary>
     internal void ToHeads(nint shard, float[] target, out Pending pending)

@@ -11,22 +11,20 @@ internal readonly record struct TokenRuns(int Batch, int Heads, int HeadDim, Ten
     /// <paramref name="sourceLength"/>) to token <paramref name="to"/> of <paramref name="target"/> (length <paramref name="targetLength"/>).</summary>
     internal void Copy(ReadOnlySpan<float> source, int sourceLength, int from, Span<float> target, int targetLength, int to, int count)
     {
-        int d = HeadDim;
-        if (Format == TensorFormat.Bshd)
-        {
-            int row = Heads * d; // a token's heads are adjacent
-            for (int b = 0; b < Batch; b++)
-                source.Slice(((b * sourceLength) + from) * row, count * row)
-                    .CopyTo(target.Slice(((b * targetLength) + to) * row, count * row));
-            return;
-        }
+        // Contiguous runs: in BSHD a token's heads are adjacent, in BHSD a head's tokens.
+        int run = Format == TensorFormat.Bshd ? count * Heads * HeadDim : count * HeadDim;
+        int heads = Format == TensorFormat.Bshd ? 1 : Heads;
         for (int b = 0; b < Batch; b++)
-        for (int h = 0; h < Heads; h++)
-        {
-            int bh = b * Heads + h;
-            source.Slice((bh * sourceLength + from) * d, count * d).CopyTo(target.Slice((bh * targetLength + to) * d, count * d));
-        }
+        for (int h = 0; h < heads; h++)
+            source.Slice(Offset(Format, Heads, sourceLength, HeadDim, b, h, from), run)
+                .CopyTo(target.Slice(Offset(Format, Heads, targetLength, HeadDim, b, h, to), run));
     }
+
+    /// <summary>Where row (b, h, t) of <paramref name="width"/> floats starts in a tensor of <paramref name="heads"/> heads and
+    /// <paramref name="length"/> tokens.</summary>
+    internal static int Offset(TensorFormat format, int heads, int length, int width, int b, int h, int t) => format == TensorFormat.Bshd
+        ? ((b * length + t) * heads + h) * width
+        : ((b * heads + h) * length + t) * width;
 
     /// <summary>Elements of a tensor of <paramref name="length"/> tokens.</summary>
     internal int Elements(int length) => checked(Batch * Heads * length * HeadDim);
