@@ -12,7 +12,8 @@ public sealed class DistributedTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
 
-    /// <summary>Output: ‖O_dist − O‖ / ‖O‖ over the whole tensor (all ranks) ≤ 1e-6; log-sum-exp relative ≤ 1e-5.</summary>
+    /// <summary>Output: ‖O_dist − O‖ / ‖O‖ over the whole tensor (all ranks) ≤ 1e-6; log-sum-exp relative ≤ 1e-5; a second run
+    /// bitwise equal to the first.</summary>
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
@@ -30,6 +31,9 @@ public sealed class DistributedTests
         foreach (string ran in new[] { "ran=LayoutAware", "ran=Ring" })
             Assert.Contains(cases, c => c.Contains(ran, StringComparison.Ordinal));
         if (ranks != 3) Assert.Contains(cases, c => c.Contains("ran=HeadParallel", StringComparison.Ordinal));
+        // Auto's rule: a sliding window moves only the neighbours' edges; a dense layout goes around the ring.
+        Assert.Contains(cases, c => c.StartsWith("CASE window/Contiguous/Auto ", StringComparison.Ordinal) && c.Contains("ran=LayoutAware"));
+        Assert.Contains(cases, c => c.StartsWith("CASE dense/Contiguous/Auto ", StringComparison.Ordinal) && c.Contains("ran=Ring"));
     }
 
     [Theory]
