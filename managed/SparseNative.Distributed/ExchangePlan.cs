@@ -25,18 +25,19 @@ internal sealed class ExchangePlan
     {
         int ranks = sharding.Ranks, blocks = sharding.Blocks;
         var needed = new int[ranks][][];
-        var seen = new bool[blocks];
+        var seenBy = new int[blocks]; // q + 1 once rank q's rows reference the block: one pass over the active blocks in all
+        var touched = new List<int>();
         for (int q = 0; q < ranks; q++)
         {
-            Array.Clear(seen);
+            touched.Clear();
             foreach (int i in sharding.BlocksOf(q))
                 for (int l = 0; l < layout.LayoutCount; l++)
                     foreach (int j in layout.Row(l, i))
-                        if (!causal || j <= i) seen[j] = true;
+                        if ((!causal || j <= i) && seenBy[j] != q + 1) { seenBy[j] = q + 1; touched.Add(j); }
+            touched.Sort(); // ascending: each source's blocks travel in global order
             var bySource = new List<int>[ranks];
             for (int s = 0; s < ranks; s++) bySource[s] = [];
-            for (int j = 0; j < blocks; j++) // ascending: each source's blocks arrive in global order
-                if (seen[j]) bySource[sharding.OwnerOf(j)].Add(j);
+            foreach (int j in touched) bySource[sharding.OwnerOf(j)].Add(j);
             needed[q] = bySource.Select(list => list.ToArray()).ToArray();
         }
         return new ExchangePlan(sharding, layout, causal, needed);

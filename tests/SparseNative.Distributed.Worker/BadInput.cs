@@ -6,7 +6,7 @@ namespace SparseNative.Distributed.Worker;
 /// <summary>Ranks that disagree, a rank with a wrong argument, a rank that stops taking part, a rank that exits.</summary>
 internal static class BadInput
 {
-    internal static int Run(Communicator comm, string suite)
+    internal static int Run(Communicator comm, string suite, string? reportFolder = null)
     {
         int n = 16 * 9 + 3;
         var shape = AttentionShape.SelfAttention(1, 2, n, 8);
@@ -20,13 +20,20 @@ internal static class BadInput
         try
         {
             DistributedAttention.Forward(comm, sharding, new float[q], new float[kv], new float[kv], new float[q], shape, layout);
-            Console.WriteLine($"NOERROR rank {comm.Rank}");
+            Report($"NOERROR rank {comm.Rank}");
         }
         catch (ArgumentException e)
         {
-            Console.WriteLine($"ERROR rank {comm.Rank}: {e.GetType().Name}: {e.Message}");
+            Report($"ERROR rank {comm.Rank}: {e.GetType().Name}: {e.Message}");
         }
         return 0;
+
+        // mpirun may interleave long lines of different ranks: each rank's line also goes to a file of its own.
+        void Report(string line)
+        {
+            Console.WriteLine(line);
+            if (reportFolder is not null) File.WriteAllText(Path.Combine(reportFolder, $"rank{comm.Rank}.txt"), line);
+        }
     }
 
     /// <summary>Rank 1 never joins; the others must give up after the communicator's timeout.</summary>
