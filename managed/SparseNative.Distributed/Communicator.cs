@@ -20,6 +20,7 @@ public sealed unsafe class Communicator : IDisposable
     private readonly nint _comm;
     private bool _disposed;
     private string? _broken;
+    private readonly List<float[]> _held = [];
 
     private Communicator(nint comm, int rank, int size)
     {
@@ -74,6 +75,18 @@ public sealed unsafe class Communicator : IDisposable
     }
 
     // ---- the operations the attention needs -------------------------------------------------------------------
+
+    /// <summary>Keeps a buffer of pending transfers alive; a broken communicator keeps them for good (until the abort).</summary>
+    internal void Hold(float[] buffer) => _held.Add(buffer);
+
+    /// <summary>Marks the communicator unusable (Dispose then aborts the job) for <paramref name="reason"/>.</summary>
+    internal void Break(string reason) => _broken ??= reason;
+
+    /// <summary>The step's transfers are all complete: its buffers may go.</summary>
+    internal void ReleaseHeld()
+    {
+        if (_broken is null) _held.Clear();
+    }
 
     /// <summary>Element-wise minimum and maximum over all ranks of <paramref name="values"/>, with the deadline.</summary>
     internal (long[] Min, long[] Max) MinMax(ReadOnlySpan<long> values, string what)

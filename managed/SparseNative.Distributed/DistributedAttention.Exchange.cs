@@ -18,15 +18,14 @@ public static unsafe partial class DistributedAttention
         var requests = new List<nint>();
         var sends = new List<nint>();
         var sources = new List<(int Rank, float[] Key, float[] Value)>();
-        var keepAlive = new List<float[]>();
         for (int k = 1; k < ranks; k++)
         {
             int s = (me + k) % ranks;
             var blocks = step.Plan.Needed(me, s);
             if (blocks.IsEmpty) continue;
             int count = runs.Elements(step.Tokens(blocks));
-            var kb = GC.AllocateUninitializedArray<float>(count, pinned: true);
-            var vb = GC.AllocateUninitializedArray<float>(count, pinned: true);
+            var kb = step.Buffer(count);
+            var vb = step.Buffer(count);
             sources.Add((s, kb, vb));
             step.BlocksReceived += blocks.Length;
             step.BytesReceived += 2L * count * sizeof(float);
@@ -46,11 +45,10 @@ public static unsafe partial class DistributedAttention
             var blocks = step.Plan.Needed(p, me);
             if (blocks.IsEmpty) continue;
             int count = runs.Elements(step.Tokens(blocks));
-            var kb = GC.AllocateUninitializedArray<float>(count, pinned: true);
-            var vb = GC.AllocateUninitializedArray<float>(count, pinned: true);
+            var kb = step.Buffer(count);
+            var vb = step.Buffer(count);
             Pack(step, runs, t.Key, localLength, blocks, kb);
             Pack(step, runs, t.Value, localLength, blocks, vb);
-            keepAlive.Add(kb); keepAlive.Add(vb);
             fixed (float* kp = kb, vp = vb)
             {
                 sends.Add(step.Comm.Send(kp, count, p, KeyTag));
@@ -62,8 +60,8 @@ public static unsafe partial class DistributedAttention
         // Own blocks first, straight into the output.
         var pending = step.Start(step.Sharding.BlocksOf(me), own: true, t.Query, t.Key, t.Value, t.Output, t.LogSumExp);
         if (pending is null) step.Empty(t.Output, t.LogSumExp);
-        var partial = GC.AllocateUninitializedArray<float>(step.OutputElements, pinned: true);
-        var partialLse = GC.AllocateUninitializedArray<float>(step.LseElements, pinned: true);
+        var partial = step.Buffer(step.OutputElements);
+        var partialLse = step.Buffer(step.LseElements);
         bool partialReady = false;
         for (int i = 0; i < sources.Count; i++)
         {
@@ -76,7 +74,6 @@ public static unsafe partial class DistributedAttention
         }
         step.Wait(sends, "sending key/value blocks", pending);
         if (partialReady) step.Merge(t.Output, t.LogSumExp, partial, partialLse);
-        GC.KeepAlive(keepAlive);
     }
 
     /// <summary>
@@ -90,12 +87,12 @@ public static unsafe partial class DistributedAttention
         int most = 0;
         for (int r = 0; r < ranks; r++) most = Math.Max(most, runs.Elements(step.Sharding.LocalLength(r)));
         int own = runs.Elements(step.LocalLength);
-        float[][] keys = [GC.AllocateUninitializedArray<float>(most, pinned: true), GC.AllocateUninitializedArray<float>(most, pinned: true)];
-        float[][] values = [GC.AllocateUninitializedArray<float>(most, pinned: true), GC.AllocateUninitializedArray<float>(most, pinned: true)];
+        float[][] keys = [step.Buffer(most), step.Buffer(most)];
+        float[][] values = [step.Buffer(most), step.Buffer(most)];
         new ReadOnlySpan<float>((void*)t.Key, own).CopyTo(keys[0]);
         new ReadOnlySpan<float>((void*)t.Value, own).CopyTo(values[0]);
-        var partial = GC.AllocateUninitializedArray<float>(step.OutputElements, pinned: true);
-        var partialLse = GC.AllocateUninitializedArray<float>(step.LseElements, pinned: true);
+        var partial = step.Buffer(step.OutputElements);
+        var partialLse = step.Buffer(step.LseElements);
         var requests = new List<nint>();
         int next = (me + 1) % ranks, previous = (me + ranks - 1) % ranks;
         for (int n = 0; n < ranks; n++)

@@ -17,9 +17,9 @@ public static unsafe partial class DistributedAttention
         var group = s with { QueryHeads = hq, KeyValueHeads = hkv };
         var q = new HeadExchange(step, s.QueryHeads, hq, s.HeadDim, format);
         var kv = new HeadExchange(step, s.KeyValueHeads, hkv, s.HeadDim, format);
-        var query = GC.AllocateUninitializedArray<float>(checked((int)group.QueryElements), pinned: true);
-        var key = GC.AllocateUninitializedArray<float>(checked((int)group.KeyElements), pinned: true);
-        var value = GC.AllocateUninitializedArray<float>(checked((int)group.KeyElements), pinned: true);
+        var query = step.Buffer(checked((int)group.QueryElements));
+        var key = step.Buffer(checked((int)group.KeyElements));
+        var value = step.Buffer(checked((int)group.KeyElements));
         q.ToHeads(t.Query, query, out var a);
         kv.ToHeads(t.Key, key, out var b);
         kv.ToHeads(t.Value, value, out var c);
@@ -27,8 +27,8 @@ public static unsafe partial class DistributedAttention
         step.Wait(requests, "the all-to-all of Q, K and V to head shards", null);
         a.Finish(); b.Finish(); c.Finish();
 
-        var output = GC.AllocateUninitializedArray<float>(query.Length, pinned: true);
-        var lse = GC.AllocateUninitializedArray<float>(checked((int)group.LogSumExpElements), pinned: true);
+        var output = step.Buffer(query.Length);
+        var lse = step.Buffer(checked((int)group.LogSumExpElements));
         SparseAttention.Forward(query, key, value, output, group, HeadsLayout(step.Plan.Layout, step.Rank * hq, hq),
             step.Attention with { Causal = step.Plan.Causal }, lse);
 

@@ -64,13 +64,23 @@ public static unsafe partial class DistributedAttention
         fixed (float* q = query, k = key, v = value, o = output, l = lse)
         {
             var tensors = new Shard((nint)q, (nint)k, (nint)v, (nint)o, (nint)l);
-            switch (mode)
+            try
             {
-                case ExchangeMode.Ring: RunRing(ctx, tensors); break;
-                case ExchangeMode.HeadParallel: RunHeadParallel(ctx, tensors); break;
-                default: RunLayoutAware(ctx, tensors); break;
+                switch (mode)
+                {
+                    case ExchangeMode.Ring: RunRing(ctx, tensors); break;
+                    case ExchangeMode.HeadParallel: RunHeadParallel(ctx, tensors); break;
+                    default: RunLayoutAware(ctx, tensors); break;
+                }
+            }
+            catch (Exception e) when (e is not DistributedTimeoutException)
+            {
+                // Transfers may still be pending and the other ranks wait for this one: the job cannot go on.
+                comm.Break($"a step failed after the exchange began ({e.GetType().Name}: {e.Message})");
+                throw;
             }
         }
+        comm.ReleaseHeld();
         return new DistributedStep(mode, ctx.BytesSent, ctx.BytesReceived, ctx.BlocksReceived, clock.Elapsed, ctx.Waiting);
     }
 

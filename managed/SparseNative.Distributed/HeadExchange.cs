@@ -70,7 +70,7 @@ internal sealed unsafe class HeadExchange(Step step, int heads, int groupHeads, 
         var offsets = new int[ranks];
         long total = 0;
         for (int r = 0; r < ranks; r++) { counts[r] = count(r); offsets[r] = checked((int)total); total += counts[r]; }
-        return (GC.AllocateUninitializedArray<float>(checked((int)total), pinned: true), counts, offsets);
+        return (step.Buffer(checked((int)total)), counts, offsets);
     }
 
     private Pending Post(float[] send, int[] sendCounts, int[] sendOffsets, float[] receive, int[] receiveCounts, int[] receiveOffsets, Action unpack)

@@ -24,6 +24,17 @@ internal sealed unsafe class Step(Communicator comm, ExchangePlan plan, Attentio
     internal long BlocksReceived { get; set; }
     internal TimeSpan Waiting { get; private set; }
 
+    /// <summary>
+    /// A pinned buffer that MPI may read or write. The communicator holds it until the step ends: after a timeout the
+    /// transfers into it are still pending, and the buffer must outlive them (until MPI_Abort), never be collected.
+    /// </summary>
+    internal float[] Buffer(int count)
+    {
+        var buffer = GC.AllocateUninitializedArray<float>(count, pinned: true);
+        Comm.Hold(buffer);
+        return buffer;
+    }
+
     /// <summary>Tokens in a list of global blocks.</summary>
     internal int Tokens(ReadOnlySpan<int> blocks)
     {
