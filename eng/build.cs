@@ -20,14 +20,15 @@ static class Driver
           build  native library (CMake, Release) + every .NET project
           test   build, then CTest (C library), the same CTest suite under ASan+UBSan and under TSan, the native
                  libFuzzer harnesses, the managed tests, the managed CUDA tests on the CPU-emulated CUDA library,
-                 the command-line tool tests, the managed fuzz harnesses (coverage-guided), a short run of the
-                 bench's soak command, the NEON tests under qemu (linux-arm64), the packed-package consumer test;
+                 the command-line tool tests, the distributed attention under mpirun (2, 3, 4 ranks), the managed
+                 fuzz harnesses (coverage-guided), a short run of the bench's soak command, the NEON tests under
+                 qemu (linux-arm64), the packed-package consumer test;
                  the last line is "N passed, N failed, N skipped". `test STEP...` runs only the steps named:
-                 ctest sanitize fuzz-native managed cuda-emu cli fuzz soak neon-qemu consumer
+                 ctest sanitize fuzz-native managed cuda-emu cli mpi fuzz soak neon-qemu consumer
           demo   16k-token BigBird attention: backend, time, density, speedup over dense, error vs the reference
           bench  the quick benchmark (FMA peak, every backend, ONNX Runtime peers); extra args go to it
-          pack   the SparseNative and SparseNative.Cli NuGet packages into artifacts/packages, versioned
-                 <version>-dev.<UTC yyyyMMddHHmmss> so that each local pack is newer than the last;
+          pack   the SparseNative, SparseNative.Cli and SparseNative.Distributed NuGet packages into
+                 artifacts/packages, versioned <version>-dev.<UTC yyyyMMddHHmmss> so that each local pack is newer than the last;
                  `pack --release` gives the plain release version
           clean  remove build/, artifacts/ and the .NET outputs
         environment:
@@ -41,7 +42,7 @@ static class Driver
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
-    static readonly string[] TestSteps = ["ctest", "sanitize", "fuzz-native", "managed", "cuda-emu", "cli", "fuzz", "soak", "neon-qemu", "consumer"];
+    static readonly string[] TestSteps = ["ctest", "sanitize", "fuzz-native", "managed", "cuda-emu", "cli", "mpi", "fuzz", "soak", "neon-qemu", "consumer"];
 
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";
@@ -141,7 +142,7 @@ static class Driver
         List<string> props = [];
         if (!release) props.Add($"-p:VersionSuffix={suffix}");
         if (!arm64) props.Add("-p:IncludeLinuxArm64=false");
-        foreach (var project in new[] { "managed/SparseNative", "managed/SparseNative.Cli" })
+        foreach (var project in new[] { "managed/SparseNative", "managed/SparseNative.Cli", "managed/SparseNative.Distributed" })
             Checked("dotnet", ["pack", project, "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
         if (File.Exists(Path.Combine(NativeBuild, "lib", "libsparsenative_cuda.so")))
             Checked("dotnet", ["pack", "interop/SparseNative.Runtime.Cuda", "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
@@ -213,6 +214,17 @@ static class Driver
                 break;
             case "cli":
                 RunXunit(tally, "command-line tool tests", $"tests/SparseNative.Cli.Tests/bin/{Config}/net10.0/SparseNative.Cli.Tests{Exe}", [], step);
+                break;
+            case "mpi":
+                // SparseNative.Distributed under mpirun with 2, 3 and 4 local ranks (Open MPI; docs/DISTRIBUTED.md).
+                if (!OperatingSystem.IsLinux()) { tally.Skip("distributed attention under mpirun", "Linux only (Open MPI's ABI)"); break; }
+                if (!OnPath("mpirun"))
+                {
+                    Log("installing Open MPI (apt-get install openmpi-bin libopenmpi-dev)");
+                    AptInstall("openmpi-bin", "libopenmpi-dev");
+                }
+                RunXunit(tally, "distributed attention under mpirun (2, 3, 4 ranks)",
+                    $"tests/SparseNative.Distributed.Tests/bin/{Config}/net10.0/SparseNative.Distributed.Tests{Exe}", [], step);
                 break;
             case "fuzz":
                 // Each managed fuzz harness for a bounded time on its committed corpus, coverage-guided over the
