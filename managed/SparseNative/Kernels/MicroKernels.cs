@@ -62,19 +62,30 @@ internal static unsafe class MicroKernels<TIsa, TVec>
     /// </summary>
     // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AccumulateValues(float* pT, int bq, int queries, int keys, float* v, long vStride, float* o, int d, float* alpha)
+    public static void AccumulateValues(float* pT, int bq, int queries, int keys, float* v, long vStride, float* o, int d, float* alpha) =>
+        AccumulateValues<KeysMajor>(pT, bq, queries, keys, v, vStride, o, d, alpha);
+
+    /// <summary>
+    /// The same with the probabilities (or any left operand) in the order <typeparamref name="TOrder"/>: keys × queries as
+    /// above (<see cref="KeysMajor"/>), or queries × keys (<see cref="QueriesMajor"/>: o += P · V for a row-major P, e.g.
+    /// dQ = dS · K from the backward's query-major dS). The order is a type, so each instantiation is compiled on its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateValues<TOrder>(float* pT, int bq, int queries, int keys, float* v, long vStride, float* o, int d, float* alpha)
+        where TOrder : struct, IOperandOrder
     {
         int w = TIsa.Width;
         for (int r = 0; r < queries; r += TileRows)
         {
             float* orow = o + (long)r * d;
+            float* pr = pT + r * TOrder.RowStep(bq);
             int c = 0;
             if (TileVectors == 4)
-                for (; c + 4 * w <= d; c += 4 * w) Pv4x4(pT + r, bq, keys, v + c, vStride, orow + c, d, alpha + r);
+                for (; c + 4 * w <= d; c += 4 * w) Pv4x4<TOrder>(pr, bq, keys, v + c, vStride, orow + c, d, alpha + r);
             else if (TileVectors == 3)
-                for (; c + 3 * w <= d; c += 3 * w) Pv4x3(pT + r, bq, keys, v + c, vStride, orow + c, d, alpha + r);
-            for (; c + 2 * w <= d; c += 2 * w) Pv4x2(pT + r, bq, keys, v + c, vStride, orow + c, d, alpha + r);
-            for (; c < d; c += w) Pv4x1(pT + r, bq, keys, v + c, vStride, orow + c, d, alpha + r);
+                for (; c + 3 * w <= d; c += 3 * w) Pv4x3<TOrder>(pr, bq, keys, v + c, vStride, orow + c, d, alpha + r);
+            for (; c + 2 * w <= d; c += 2 * w) Pv4x2<TOrder>(pr, bq, keys, v + c, vStride, orow + c, d, alpha + r);
+            for (; c < d; c += w) Pv4x1<TOrder>(pr, bq, keys, v + c, vStride, orow + c, d, alpha + r);
         }
     }
 
@@ -238,7 +249,8 @@ internal static unsafe class MicroKernels<TIsa, TVec>
 
     /// <summary>o[4 queries × 4 vectors of d] = o · alpha + P · V, P read from the transposed probability tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pv4x4(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+    private static void Pv4x4<TOrder>(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+        where TOrder : struct, IOperandOrder
     {
         int w = TIsa.Width;
         TVec s0 = TIsa.Broadcast(alpha[0]);
@@ -264,7 +276,7 @@ internal static unsafe class MicroKernels<TIsa, TVec>
         for (int j = 0; j < keys; j++)
         {
             float* vj = v + j * vStride;
-            float* pj = pT + j * bq;
+            float* pj = pT + j * TOrder.InnerStep(bq);
             TVec v0 = TIsa.Load(vj);
             TVec v1 = TIsa.Load(vj + 1 * w);
             TVec v2 = TIsa.Load(vj + 2 * w);
@@ -274,17 +286,17 @@ internal static unsafe class MicroKernels<TIsa, TVec>
             a01 = TIsa.MultiplyAdd(b0, v1, a01);
             a02 = TIsa.MultiplyAdd(b0, v2, a02);
             a03 = TIsa.MultiplyAdd(b0, v3, a03);
-            TVec b1 = TIsa.Broadcast(pj[1]);
+            TVec b1 = TIsa.Broadcast(pj[1 * TOrder.RowStep(bq)]);
             a10 = TIsa.MultiplyAdd(b1, v0, a10);
             a11 = TIsa.MultiplyAdd(b1, v1, a11);
             a12 = TIsa.MultiplyAdd(b1, v2, a12);
             a13 = TIsa.MultiplyAdd(b1, v3, a13);
-            TVec b2 = TIsa.Broadcast(pj[2]);
+            TVec b2 = TIsa.Broadcast(pj[2 * TOrder.RowStep(bq)]);
             a20 = TIsa.MultiplyAdd(b2, v0, a20);
             a21 = TIsa.MultiplyAdd(b2, v1, a21);
             a22 = TIsa.MultiplyAdd(b2, v2, a22);
             a23 = TIsa.MultiplyAdd(b2, v3, a23);
-            TVec b3 = TIsa.Broadcast(pj[3]);
+            TVec b3 = TIsa.Broadcast(pj[3 * TOrder.RowStep(bq)]);
             a30 = TIsa.MultiplyAdd(b3, v0, a30);
             a31 = TIsa.MultiplyAdd(b3, v1, a31);
             a32 = TIsa.MultiplyAdd(b3, v2, a32);
@@ -310,7 +322,8 @@ internal static unsafe class MicroKernels<TIsa, TVec>
 
     /// <summary>o[4 queries × 3 vectors of d] = o · alpha + P · V, P read from the transposed probability tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pv4x3(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+    private static void Pv4x3<TOrder>(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+        where TOrder : struct, IOperandOrder
     {
         int w = TIsa.Width;
         TVec s0 = TIsa.Broadcast(alpha[0]);
@@ -332,7 +345,7 @@ internal static unsafe class MicroKernels<TIsa, TVec>
         for (int j = 0; j < keys; j++)
         {
             float* vj = v + j * vStride;
-            float* pj = pT + j * bq;
+            float* pj = pT + j * TOrder.InnerStep(bq);
             TVec v0 = TIsa.Load(vj);
             TVec v1 = TIsa.Load(vj + 1 * w);
             TVec v2 = TIsa.Load(vj + 2 * w);
@@ -340,15 +353,15 @@ internal static unsafe class MicroKernels<TIsa, TVec>
             a00 = TIsa.MultiplyAdd(b0, v0, a00);
             a01 = TIsa.MultiplyAdd(b0, v1, a01);
             a02 = TIsa.MultiplyAdd(b0, v2, a02);
-            TVec b1 = TIsa.Broadcast(pj[1]);
+            TVec b1 = TIsa.Broadcast(pj[1 * TOrder.RowStep(bq)]);
             a10 = TIsa.MultiplyAdd(b1, v0, a10);
             a11 = TIsa.MultiplyAdd(b1, v1, a11);
             a12 = TIsa.MultiplyAdd(b1, v2, a12);
-            TVec b2 = TIsa.Broadcast(pj[2]);
+            TVec b2 = TIsa.Broadcast(pj[2 * TOrder.RowStep(bq)]);
             a20 = TIsa.MultiplyAdd(b2, v0, a20);
             a21 = TIsa.MultiplyAdd(b2, v1, a21);
             a22 = TIsa.MultiplyAdd(b2, v2, a22);
-            TVec b3 = TIsa.Broadcast(pj[3]);
+            TVec b3 = TIsa.Broadcast(pj[3 * TOrder.RowStep(bq)]);
             a30 = TIsa.MultiplyAdd(b3, v0, a30);
             a31 = TIsa.MultiplyAdd(b3, v1, a31);
             a32 = TIsa.MultiplyAdd(b3, v2, a32);
@@ -369,7 +382,8 @@ internal static unsafe class MicroKernels<TIsa, TVec>
 
     /// <summary>o[4 queries × 2 vectors of d] = o · alpha + P · V, P read from the transposed probability tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pv4x2(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+    private static void Pv4x2<TOrder>(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+        where TOrder : struct, IOperandOrder
     {
         int w = TIsa.Width;
         TVec s0 = TIsa.Broadcast(alpha[0]);
@@ -387,19 +401,19 @@ internal static unsafe class MicroKernels<TIsa, TVec>
         for (int j = 0; j < keys; j++)
         {
             float* vj = v + j * vStride;
-            float* pj = pT + j * bq;
+            float* pj = pT + j * TOrder.InnerStep(bq);
             TVec v0 = TIsa.Load(vj);
             TVec v1 = TIsa.Load(vj + 1 * w);
             TVec b0 = TIsa.Broadcast(pj[0]);
             a00 = TIsa.MultiplyAdd(b0, v0, a00);
             a01 = TIsa.MultiplyAdd(b0, v1, a01);
-            TVec b1 = TIsa.Broadcast(pj[1]);
+            TVec b1 = TIsa.Broadcast(pj[1 * TOrder.RowStep(bq)]);
             a10 = TIsa.MultiplyAdd(b1, v0, a10);
             a11 = TIsa.MultiplyAdd(b1, v1, a11);
-            TVec b2 = TIsa.Broadcast(pj[2]);
+            TVec b2 = TIsa.Broadcast(pj[2 * TOrder.RowStep(bq)]);
             a20 = TIsa.MultiplyAdd(b2, v0, a20);
             a21 = TIsa.MultiplyAdd(b2, v1, a21);
-            TVec b3 = TIsa.Broadcast(pj[3]);
+            TVec b3 = TIsa.Broadcast(pj[3 * TOrder.RowStep(bq)]);
             a30 = TIsa.MultiplyAdd(b3, v0, a30);
             a31 = TIsa.MultiplyAdd(b3, v1, a31);
         }
@@ -415,7 +429,8 @@ internal static unsafe class MicroKernels<TIsa, TVec>
 
     /// <summary>o[4 queries × 1 vectors of d] = o · alpha + P · V, P read from the transposed probability tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pv4x1(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+    private static void Pv4x1<TOrder>(float* pT, int bq, int keys, float* v, long vStride, float* o, int d, float* alpha)
+        where TOrder : struct, IOperandOrder
     {
         int w = TIsa.Width;
         TVec s0 = TIsa.Broadcast(alpha[0]);
@@ -429,15 +444,15 @@ internal static unsafe class MicroKernels<TIsa, TVec>
         for (int j = 0; j < keys; j++)
         {
             float* vj = v + j * vStride;
-            float* pj = pT + j * bq;
+            float* pj = pT + j * TOrder.InnerStep(bq);
             TVec v0 = TIsa.Load(vj);
             TVec b0 = TIsa.Broadcast(pj[0]);
             a00 = TIsa.MultiplyAdd(b0, v0, a00);
-            TVec b1 = TIsa.Broadcast(pj[1]);
+            TVec b1 = TIsa.Broadcast(pj[1 * TOrder.RowStep(bq)]);
             a10 = TIsa.MultiplyAdd(b1, v0, a10);
-            TVec b2 = TIsa.Broadcast(pj[2]);
+            TVec b2 = TIsa.Broadcast(pj[2 * TOrder.RowStep(bq)]);
             a20 = TIsa.MultiplyAdd(b2, v0, a20);
-            TVec b3 = TIsa.Broadcast(pj[3]);
+            TVec b3 = TIsa.Broadcast(pj[3 * TOrder.RowStep(bq)]);
             a30 = TIsa.MultiplyAdd(b3, v0, a30);
         }
         TIsa.Store(o + 0 * d, a00);
@@ -445,4 +460,28 @@ internal static unsafe class MicroKernels<TIsa, TVec>
         TIsa.Store(o + 2 * d, a20);
         TIsa.Store(o + 3 * d, a30);
     }
+}
+
+/// <summary>Where the P·V micro-kernel finds element (key j, query r) of its left operand, whose leading dimension is ld.</summary>
+internal interface IOperandOrder
+{
+    /// <summary>Floats from key j to key j + 1.</summary>
+    static abstract int InnerStep(int ld);
+
+    /// <summary>Floats from query r to query r + 1.</summary>
+    static abstract int RowStep(int ld);
+}
+
+/// <summary>Keys × queries (pT[j·ld + r]): the forward's transposed probability tile.</summary>
+internal struct KeysMajor : IOperandOrder
+{
+    public static int InnerStep(int ld) => ld;
+    public static int RowStep(int ld) => 1;
+}
+
+/// <summary>Queries × keys (p[r·ld + j]): a row-major tile, e.g. the backward's dS.</summary>
+internal struct QueriesMajor : IOperandOrder
+{
+    public static int InnerStep(int ld) => 1;
+    public static int RowStep(int ld) => ld;
 }

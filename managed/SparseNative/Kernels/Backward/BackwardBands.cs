@@ -7,8 +7,8 @@ namespace SparseNative.Kernels.Backward;
 /// How the fused backward cuts a call into bands, and where each active block's dS is kept between its two passes.
 /// A unit is one query block of one (batch, key/value head): <c>u = (b·Hkv + kvh)·QueryBlocks + qb</c>, its query group's
 /// heads included. Units are taken in order into bands of at most <see cref="BudgetFloats"/> floats of dS (a band has at
-/// least one unit). Within a band the key-block pass computes every active block's dS once and keeps it, transposed
-/// (keys × queries, bs × bs), in the block's slot; the query-block pass then sums dQ = Σ dS·K from the slots, so S and dP
+/// least one unit). Within a band the key-block pass computes every active block's dS once, in the block's slot
+/// (queries × keys, bs × bs); the query-block pass then sums dQ = Σ dS·K from the slots, so S and dP
 /// are computed once per active block (5 block products, as with atomics) instead of in both passes (7). Slots are
 /// numbered per (unit, head of the group) in row order: <see cref="SlotStart"/> is their prefix sum over all units, and
 /// the block at position e of the row is slot <c>SlotStart[u·group + hIdx] + e</c>. The bands depend only on the shape and
@@ -97,7 +97,7 @@ internal readonly unsafe struct BackwardBand(BackwardBands bands, int index, flo
     public (int From, int To) QueryBlockRange(int bkv) =>
         (Math.Max(0, FirstUnit - bkv * QueryBlocks), Math.Min(QueryBlocks, EndUnit - bkv * QueryBlocks));
 
-    /// <summary>The dS slot (bs × bs floats, keys × queries) of the block at position <paramref name="e"/> of the row.</summary>
+    /// <summary>The dS slot (bs × bs floats, queries × keys) of the block at position <paramref name="e"/> of the row.</summary>
     public float* Slot(int bkv, int qb, int headInGroup, int e, int bs) =>
         _slots + (_slotStart[(bkv * QueryBlocks + qb) * Group + headInGroup] - FirstSlot + e) * bs * bs;
 }

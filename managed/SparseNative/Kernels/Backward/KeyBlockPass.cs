@@ -9,8 +9,8 @@ namespace SparseNative.Kernels.Backward;
 /// of each (batch, key/value head) the band touches. The item packs Kᵀ (scaled by scale·log2 e) and Vᵀ once, then walks
 /// every query head of the group and, through the layout's transpose (<see cref="BlockLayout.Column"/>), every query block
 /// of the band that attends this key block, from the first one the causal rule lets see it. Per query block: S = Q·Kᵀ,
-/// P = 2^(S − lse₂), dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ∘ (dP − D), dK += dSᵀ·Q, and dS (transposed) into the block's slot
-/// for the query-block pass. dK and dV carry over from band to band in the gradient buffers (unscaled until the
+/// P = 2^(S − lse₂), dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ∘ (dP − D), dK += dSᵀ·Q, with dS computed in the block's slot for the
+/// query-block pass. dK and dV carry over from band to band in the gradient buffers (unscaled until the
 /// (batch, head)'s last band, which stores dK · scale). The whole group accumulates in one item, in a fixed order, so dK
 /// and dV need no atomics and do not depend on the thread count.
 /// </summary>
@@ -70,7 +70,6 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job, Backwa
         float* kT = scratch + BackwardScratchLayout.PackedA(bs, d);
         float* vT = scratch + BackwardScratchLayout.PackedB(bs, d);
         float* p = scratch + BackwardScratchLayout.Scores(bs, d);
-        float* ds = scratch + BackwardScratchLayout.Gradients(bs, d);
         float* dk = scratch + BackwardScratchLayout.AccumulatorA(bs, d);
         float* dv = scratch + BackwardScratchLayout.AccumulatorB(bs, d);
         float* lse2 = scratch + BackwardScratchLayout.RowLse2(bs, d);
@@ -127,6 +126,8 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job, Backwa
                 new Span<float>(lse2 + qValid, queryRows - qValid).Fill(float.PositiveInfinity);
                 new Span<float>(delta + qValid, queryRows - qValid).Clear();
 
+                // dS goes straight into the block's slot (query-major, row stride bs), where the query-block pass reads it.
+                float* ds = band.Slot(bkv, qb, h - kvh * s.GroupSize, f.Layout.Row(list, qb).BinarySearch(kb), bs);
                 MicroKernels<TIsa, TVec>.Scores(q, stride, queryRows, kT, bs, keyColumns, d, p);
                 if (kind == FusedBlockKernel<TIsa, TVec>.BlockKind.Partial) MaskQueryMajor(f, b, qStart, qValid, kStart, kValid, bs, keyColumns, p);
                 BackwardElementwise<TIsa, TVec>.ProbabilitiesByRow(p, bs, queryRows, keyColumns, lse2);
@@ -134,27 +135,11 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job, Backwa
                 BackwardElementwise<TIsa, TVec>.ScoreGradientsByRow(p, ds, bs, queryRows, keyColumns, delta);
                 MicroKernels<TIsa, TVec>.AccumulateValues(p, bs, keyRows, qValid, dO, stride, dv, d, ones);
                 MicroKernels<TIsa, TVec>.AccumulateValues(ds, bs, keyRows, qValid, q, stride, dk, d, ones);
-                int e = f.Layout.Row(list, qb).BinarySearch(kb);
-                KeepTransposed(ds, bs, queryRows, kValid, band.Slot(bkv, qb, h - kvh * s.GroupSize, e, bs));
             }
         }
 
         BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dk, d, kValid, lastBand ? job.Scale : 1f, kGradient, kvStride);
         BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dv, d, kValid, 1f, vGradient, kvStride);
-    }
-
-    /// <summary>
-    /// dS (queries × keys, row stride bs) into its slot transposed (keys × queries, row stride bs): the layout the P·V
-    /// micro-kernel reads for dQ = dS·K. Rows <paramref name="queryRows"/> (the padded ones are 0), keys <paramref name="keys"/>.
-    /// </summary>
-    private static void KeepTransposed(float* ds, int bs, int queryRows, int keys, float* slot)
-    {
-        for (int j = 0; j < keys; j++)
-        {
-            float* dst = slot + (long)j * bs;
-            float* src = ds + j;
-            for (int i = 0; i < queryRows; i++) dst[i] = src[(long)i * bs];
-        }
     }
 
     /// <summary>The query blocks of an ascending column within <c>[from, to)</c>.</summary>

@@ -84,7 +84,7 @@ internal readonly unsafe struct QueryBlockPass<TIsa, TVec>(BackwardJob job, Back
                 FusedBlockKernel<TIsa, TVec>.CopyRowsPadded(kBlock, kvStride, kValid, bs, d, kPad);
                 kBlock = kPad; kStride = d;
             }
-            MicroKernels<TIsa, TVec>.AccumulateValues(band.Slot(bkv, qb, hIdx, e, bs), bs, queryRows, kValid, kBlock, kStride, dq, d, ones);
+            MicroKernels<TIsa, TVec>.AccumulateValues<QueriesMajor>(band.Slot(bkv, qb, hIdx, e, bs), bs, queryRows, kValid, kBlock, kStride, dq, d, ones);
         }
 
         BackwardElementwise<TIsa, TVec>.StoreRowsScaled(dq, d, qValid, job.Scale, job.QueryGradient + g.Queries.Row(b, h, qStart), qStride);
