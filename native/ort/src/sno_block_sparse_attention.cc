@@ -25,8 +25,13 @@ constexpr const char* kOp = "BlockSparseAttention";
 enum Inputs { kQuery, kKey, kValue, kPastKey, kPastValue, kRows, kCols, kMask };
 }  // namespace
 
+ONNXTensorElementDataType BlockSparseAttentionOp::T() const { return OnnxType(element); }
+
 ONNXTensorElementDataType BlockSparseAttentionOp::GetInputType(size_t index) const {
-  return index == kRows || index == kCols ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  // The padding mask may be int32 or int64 (checked per run).
+  return index == kRows || index == kCols ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
+         : index == kMask                 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+                                          : T();
 }
 
 OrtCustomOpInputOutputCharacteristic BlockSparseAttentionOp::GetInputCharacteristic(size_t index) const {
@@ -34,7 +39,7 @@ OrtCustomOpInputOutputCharacteristic BlockSparseAttentionOp::GetInputCharacteris
 }
 
 ONNXTensorElementDataType BlockSparseAttentionOp::GetOutputType(size_t index) const {
-  return index == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  return index == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : T();
 }
 
 OrtCustomOpInputOutputCharacteristic BlockSparseAttentionOp::GetOutputCharacteristic(size_t index) const {
@@ -56,7 +61,7 @@ OrtStatusPtr BlockSparseAttentionOp::CreateKernelV2(const OrtApi&, const OrtKern
     const int64_t causal = IntAttribute(info, "causal", &zero);
     if (causal != 0 && causal != 1) Fail("attribute 'causal' = " + std::to_string(causal) + ": must be 0 or 1");
     k->causal = causal == 1;
-    k->element = CheckedElementType(info, kQuery, kOp, "query");
+    k->element = element;
     *kernel = k.release();
   });
 }
@@ -67,8 +72,7 @@ OrtStatusPtr BlockSparseAttentionKernel::ComputeV2(OrtKernelContext* context) no
 
 void BlockSparseAttentionKernel::Compute(OrtKernelContext* raw) {
   Ort::KernelContext context(raw);
-  const ONNXTensorElementDataType t_type =
-      element == Element::Float32 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  const ONNXTensorElementDataType t_type = OnnxType(element);
   Tensor query = Input(context, kQuery), key = Input(context, kKey), value = Input(context, kValue);
   Tensor past_key = Input(context, kPastKey), past_value = Input(context, kPastValue), mask = Input(context, kMask);
   const PaddedLayouts layouts = ReadLayouts(Input(context, kRows), "block_row_offsets", Input(context, kCols), "block_col_indices");

@@ -77,14 +77,6 @@ const char* TypeName(ONNXTensorElementDataType type) {
   }
 }
 
-Element CheckedElementType(const Ort::ConstKernelInfo& info, size_t input, const char* op, const char* input_name) {
-  ONNXTensorElementDataType type = info.GetInputTypeInfo(input).GetTensorTypeAndShapeInfo().GetElementType();
-  if (type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return Element::Float32;
-  if (type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) return Element::Float16;
-  Fail(std::string(op) + " supports float32 and float16 inputs; input '" + input_name + "' is " + TypeName(type),
-       ORT_NOT_IMPLEMENTED);
-}
-
 Tensor Input(const Ort::KernelContext& context, size_t index) {
   Tensor t;
   if (index >= context.GetInputCount()) return t;

@@ -37,7 +37,6 @@ float FloatAttribute(const Ort::ConstKernelInfo& info, const char* name, float d
 // The element types the operators compute in: fp32 natively, fp16 widened to fp32 in scratch buffers
 // (libsparsenative has no fp16 kernels yet). Anything else is refused when the kernel is created.
 enum class Element { Float32, Float16 };
-Element CheckedElementType(const Ort::ConstKernelInfo& info, size_t input, const char* op, const char* input_name);
 const char* TypeName(ONNXTensorElementDataType type);
 
 // One input: absent (data == nullptr) or its element type, shape and data.

@@ -17,14 +17,18 @@ struct SparseAttentionKernel {
   void Compute(OrtKernelContext* context);
 };
 
+// One instance per element type (float32, float16): ORT picks the kernel by the query's type and refuses others.
 struct SparseAttentionOp : Ort::CustomOpBase<SparseAttentionOp, SparseAttentionKernel, true> {
+  explicit SparseAttentionOp(Element e) : element(e) {}
+  Element element;
+  ONNXTensorElementDataType T() const;
   OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** kernel) const noexcept;
   const char* GetName() const { return "SparseAttention"; }
   size_t GetInputTypeCount() const { return 11; }
   ONNXTensorElementDataType GetInputType(size_t index) const;
   OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t index) const;
   size_t GetOutputTypeCount() const { return 3; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return T(); }
 };
 
 // ai.sparsenative BlockSparseAttention: Q, K, V (+ optional KV cache), the layout as padded CSR inputs,
@@ -39,7 +43,11 @@ struct BlockSparseAttentionKernel {
   void Compute(OrtKernelContext* context);
 };
 
+// One instance per element type (float32, float16): ORT picks the kernel by the query's type and refuses others.
 struct BlockSparseAttentionOp : Ort::CustomOpBase<BlockSparseAttentionOp, BlockSparseAttentionKernel, true> {
+  explicit BlockSparseAttentionOp(Element e) : element(e) {}
+  Element element;
+  ONNXTensorElementDataType T() const;
   OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** kernel) const noexcept;
   const char* GetName() const { return "BlockSparseAttention"; }
   size_t GetInputTypeCount() const { return 8; }
@@ -49,6 +57,9 @@ struct BlockSparseAttentionOp : Ort::CustomOpBase<BlockSparseAttentionOp, BlockS
   ONNXTensorElementDataType GetOutputType(size_t index) const;
   OrtCustomOpInputOutputCharacteristic GetOutputCharacteristic(size_t index) const;
 };
+
+// The ONNX element type of an Element.
+ONNXTensorElementDataType OnnxType(Element e);
 
 // Scale as ORT's attention ops read it: 0 means 1/sqrt(head_size).
 float ResolvedScale(float scale, int32_t head_size);

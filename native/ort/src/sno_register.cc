@@ -11,14 +11,10 @@
 #define SNO_ABI_VERSION 1
 
 namespace {
-sno::SparseAttentionOp& SparseAttention() {
-  static sno::SparseAttentionOp op;
-  return op;
-}
-sno::BlockSparseAttentionOp& BlockSparseAttention() {
-  static sno::BlockSparseAttentionOp op;
-  return op;
-}
+// Each op once per element type; ORT dispatches on the query's type and refuses any other type when the session is
+// created ("Type Error: Type (tensor(double)) of input parameter (query) ... is invalid").
+sno::SparseAttentionOp sparse_attention_f32(sno::Element::Float32), sparse_attention_f16(sno::Element::Float16);
+sno::BlockSparseAttentionOp block_sparse_f32(sno::Element::Float32), block_sparse_f16(sno::Element::Float16);
 }  // namespace
 
 SNO_API OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
@@ -36,8 +32,9 @@ SNO_API OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, co
     return api->CreateStatus(ORT_FAIL, "libsparsenative_ort: the libsparsenative beside it has another ABI version");
   OrtCustomOpDomain* domain = nullptr;
   if (OrtStatus* s = api->CreateCustomOpDomain(sno::kDomain, &domain)) return s;
-  if (OrtStatus* s = api->CustomOpDomain_Add(domain, &SparseAttention())) return s;
-  if (OrtStatus* s = api->CustomOpDomain_Add(domain, &BlockSparseAttention())) return s;
+  for (OrtCustomOp* op : std::initializer_list<OrtCustomOp*>{&sparse_attention_f32, &sparse_attention_f16, &block_sparse_f32,
+                                                             &block_sparse_f16})
+    if (OrtStatus* s = api->CustomOpDomain_Add(domain, op)) return s;
   // The domain must outlive every session that uses it; like ORT's own example libraries, it is kept for the
   // process (one small object per registration).
   return api->AddCustomOpDomain(options, domain);

@@ -58,8 +58,14 @@ int32_t BlockSizeAttribute(const Ort::ConstKernelInfo& info, const char* name) {
   return static_cast<int32_t>(b);
 }
 
+ONNXTensorElementDataType OnnxType(Element e) {
+  return e == Element::Float32 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+}
+
+ONNXTensorElementDataType SparseAttentionOp::T() const { return OnnxType(element); }
+
 ONNXTensorElementDataType SparseAttentionOp::GetInputType(size_t index) const {
-  return index >= kRows && index <= kKeyLengths ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  return index >= kRows && index <= kKeyLengths ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : T();
 }
 
 OrtCustomOpInputOutputCharacteristic SparseAttentionOp::GetInputCharacteristic(size_t index) const {
@@ -84,7 +90,7 @@ OrtStatusPtr SparseAttentionOp::CreateKernelV2(const OrtApi&, const OrtKernelInf
       Fail("attribute 'rotary_interleaved' = " + std::to_string(interleaved) + ": must be 0 or 1");
     k->do_rotary = rotary == 1;
     k->rotary_interleaved = interleaved == 1;
-    k->element = CheckedElementType(info, kQuery, kOp, "query");
+    k->element = element;
     *kernel = k.release();
   });
 }
@@ -95,8 +101,7 @@ OrtStatusPtr SparseAttentionKernel::ComputeV2(OrtKernelContext* context) noexcep
 
 void SparseAttentionKernel::Compute(OrtKernelContext* raw) {
   Ort::KernelContext context(raw);
-  const ONNXTensorElementDataType t_type =
-      element == Element::Float32 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  const ONNXTensorElementDataType t_type = OnnxType(element);
   Tensor query = Input(context, kQuery), key = Input(context, kKey), value = Input(context, kValue);
   Tensor past_key = Input(context, kPastKey), past_value = Input(context, kPastValue);
   Tensor total = Input(context, kTotal), key_lengths = Input(context, kKeyLengths);
