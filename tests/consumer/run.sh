@@ -35,3 +35,28 @@ XML
 # A private package folder: the NuGet cache would otherwise serve an older build of the same version.
 cd "$work"
 dotnet run -c Release -p:RestorePackagesPath="$work/packages" --property:NuGetAudit=false -- ${result:+"$result"}
+
+# SparseNative.OnnxRuntime: a second fresh project with ONNX Runtime's own package, registering the op library.
+if ls "$feed"/SparseNative.OnnxRuntime.[0-9]*.nupkg >/dev/null 2>&1; then
+  mkdir -p "$work/ort"
+  cp "$here/ort/Program.cs" "$work/ort/"
+  cp "$work/nuget.config" "$work/ort/"
+  cat > "$work/ort/ConsumerOrt.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>enable</Nullable>
+    <ImplicitUsings>enable</ImplicitUsings>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="SparseNative.OnnxRuntime" Version="$version" />
+    <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="1.31.1" />
+    <PackageReference Include="OnnxSharp" Version="0.3.2" />
+    <PackageReference Include="Google.Protobuf" Version="3.36.2" />
+  </ItemGroup>
+</Project>
+XML
+  cd "$work/ort"
+  dotnet run -c Release -p:RestorePackagesPath="$work/packages" --property:NuGetAudit=false -- ${result:+"$result"}
+fi
