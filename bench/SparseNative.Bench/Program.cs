@@ -8,6 +8,7 @@ const string usage = """
     usage: dotnet run -c Release --project bench/SparseNative.Bench -- quick [options]   (see quick --help)
            dotnet run -c Release --project bench/SparseNative.Bench -- bdn [BenchmarkDotNet args, e.g. --filter * --job short]
            dotnet run -c Release --project bench/SparseNative.Bench -- soak [options]    (see soak --help)
+           dotnet run -c Release --project bench/SparseNative.Bench -- ort-ops [options] (see ort-ops --help)
     """;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
@@ -24,6 +25,8 @@ try
         "bdn" => BdnRunner.Run(rest),
         "soak" when rest.Contains("--help") => Help(SoakOptions.Usage),
         "soak" => SoakRunner.Run(SoakOptions.Parse(rest)),
+        "ort-ops" when rest.Contains("--help") => Help(SparseNative.Bench.Onnx.OrtOpsBench.Usage),
+        "ort-ops" => SparseNative.Bench.Onnx.OrtOpsBench.Run(rest),
         _ => throw new ArgumentException($"Unknown mode '{args[0]}'.\n{usage}", nameof(args)),
     };
 }

@@ -62,6 +62,7 @@ OrtStatusPtr BlockSparseAttentionOp::CreateKernelV2(const OrtApi&, const OrtKern
     if (causal != 0 && causal != 1) Fail("attribute 'causal' = " + std::to_string(causal) + ": must be 0 or 1");
     k->causal = causal == 1;
     k->element = element;
+    k->num_threads = NumThreadsConfig(info);
     *kernel = k.release();
   });
 }
@@ -162,9 +163,49 @@ void BlockSparseAttentionKernel::Compute(OrtKernelContext* raw) {
     if (l != nullptr) lse = l.GetTensorMutableData<float>();
   }
 
-  // One call per (batch entry, KV head): its keys and values (past, then new) and its query heads in fp32 scratch.
-  const int32_t group = num_heads / kv_num_heads;
   const float resolved = ResolvedScale(scale, head);
+  // Without a cache, in fp32, with the queries on a block boundary: one call over the tensors as they are (BSHD).
+  if (past == 0 && element == Element::Float32 && position0 % block_size == 0) {
+    GroupCall call;
+    call.layouts = &layouts;
+    call.rule = RowRule::AsStored;
+    call.block_size = block_size;
+    call.heads = num_heads;
+    call.lists = layouts.num_layout;
+    call.batch = batch;
+    call.kv_heads = kv_num_heads;
+    call.format = SN_FORMAT_BSHD;
+    call.length = length;
+    call.position0 = static_cast<int32_t>(position0);
+    call.key_length = keys;
+    call.head_dim = head;
+    call.causal = causal;
+    call.scale = resolved;
+    call.num_threads = num_threads;
+    call.q = static_cast<const float*>(query.data);
+    call.k = static_cast<const float*>(key.data);
+    call.v = static_cast<const float*>(value.data);
+    call.out = static_cast<float*>(out_data);
+    call.lse = lse;
+    call.key_segment_ids = segments.empty() ? nullptr : segments.data();
+    RunGroup(kOp, call);
+    if (present_k || present_v) {
+      // present is BHSD: transpose the new keys and values into it.
+      for (int32_t b = 0; b < batch; ++b)
+        for (int32_t g = 0; g < kv_num_heads; ++g)
+          for (int32_t s = 0; s < new_keys; ++s) {
+            const size_t from = (static_cast<size_t>(b) * new_keys + s) * kv_num_heads * d + g * d;
+            const size_t to = ((static_cast<size_t>(b) * kv_num_heads + g) * keys + s) * d;
+            if (present_k) std::memcpy(static_cast<float*>(present_k) + to, static_cast<const float*>(key.data) + from, d * sizeof(float));
+            if (present_v) std::memcpy(static_cast<float*>(present_v) + to, static_cast<const float*>(value.data) + from, d * sizeof(float));
+          }
+    }
+    return;
+  }
+
+  // Otherwise one call per (batch entry, KV head): its keys and values (past, then new) and its query heads in fp32
+  // scratch (float16 widened).
+  const int32_t group = num_heads / kv_num_heads;
   std::vector<float> q(static_cast<size_t>(group) * length * d), out(q.size()), kbuf(static_cast<size_t>(keys) * d),
       vbuf(kbuf.size());
   for (int32_t b = 0; b < batch; ++b)
@@ -198,6 +239,7 @@ void BlockSparseAttentionKernel::Compute(OrtKernelContext* raw) {
       call.head_dim = head;
       call.causal = causal;
       call.scale = resolved;
+      call.num_threads = num_threads;
       call.q = q.data();
       call.k = kbuf.data();
       call.v = vbuf.data();

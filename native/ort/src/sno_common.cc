@@ -1,6 +1,7 @@
 #include "sno_common.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -58,6 +59,17 @@ float FloatAttribute(const Ort::ConstKernelInfo& info, const char* name, float d
     Fail(std::string("attribute '") + name + "' must be a float: " + message);
   }
   return value;
+}
+
+int32_t NumThreadsConfig(const Ort::ConstKernelInfo& info) {
+  Ort::KeyValuePairs entries = info.GetConfigEntries();
+  const char* text = entries.GetValue("sparsenative.num_threads");
+  if (text == nullptr || *text == 0) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  if (*end != 0 || n < 0 || n > 4096)
+    Fail(std::string("session config 'sparsenative.num_threads' = '") + text + "': must be an integer in [0, 4096]");
+  return static_cast<int32_t>(n);
 }
 
 const char* TypeName(ONNXTensorElementDataType type) {
@@ -184,9 +196,10 @@ void SliceLayouts(const GroupCall& c, int32_t row0, int32_t query_blocks, int32_
       << L.max_blocks << " rows (dimension 1 - 1)";
     Fail(s.str());
   }
-  slice.offsets.assign(static_cast<size_t>(c.heads) * (query_blocks + 1), 0);
+  const int32_t lists = c.lists > 0 ? c.lists : c.heads;
+  slice.offsets.assign(static_cast<size_t>(lists) * (query_blocks + 1), 0);
   slice.cols.clear();
-  for (int32_t j = 0; j < c.heads; ++j) {
+  for (int32_t j = 0; j < lists; ++j) {
     const int32_t l = (c.head0 + j) % L.num_layout;
     const int32_t* rows = L.rows + l * stride;
     const int32_t* cols = L.cols + static_cast<int64_t>(l) * L.max_nnz;
@@ -225,7 +238,7 @@ void SliceLayouts(const GroupCall& c, int32_t row0, int32_t query_blocks, int32_
   slice.layout.block_size = c.block_size;
   slice.layout.query_blocks = query_blocks;
   slice.layout.key_blocks = key_blocks;
-  slice.layout.num_layouts = c.heads;
+  slice.layout.num_layouts = lists;
   slice.layout.num_col_indices = static_cast<int32_t>(slice.cols.size());
   slice.layout.reserved = 0;
   slice.layout.row_offsets = slice.offsets.data();
@@ -264,6 +277,8 @@ void RunGroup(const char* op, const GroupCall& c) {
 
     // The whole call in one piece reads and writes the caller's buffers; a chunk gathers its rows.
     const bool whole = start == 0 && end == c.length;
+    if (!whole && (c.batch != 1 || c.kv_heads != 1 || c.format != SN_FORMAT_BHSD))
+      Fail("internal: a batched call must start on a block boundary", ORT_FAIL);
     const float* q = c.q;
     float* out = c.out;
     float* lse = c.lse;
@@ -280,25 +295,26 @@ void RunGroup(const char* op, const GroupCall& c) {
     }
 
     sn_problem p{};
-    p.batch = 1;
+    p.batch = c.batch;
     p.query_heads = c.heads;
-    p.kv_heads = 1;
+    p.kv_heads = c.kv_heads;
     p.query_length = n;
     p.key_length = static_cast<int32_t>(keys);
     p.head_dim = c.head_dim;
-    p.format = SN_FORMAT_BHSD;
+    p.format = c.format;
     // Like every ORT kernel, values are not refused: a non-finite input gives non-finite outputs in its rows.
     p.flags = (c.causal ? SN_FLAG_CAUSAL : 0) | SN_FLAG_ALLOW_NON_FINITE;
     p.scale = c.scale;
-    p.num_threads = 0;
+    p.num_threads = c.num_threads;
     if (c.key_segment_ids) {
-      query_ids.assign(static_cast<size_t>(n), 0);
+      query_ids.assign(static_cast<size_t>(c.batch) * n, 0);
       p.query_segment_ids = query_ids.data();
       p.key_segment_ids = c.key_segment_ids;
     }
-    const size_t qn = static_cast<size_t>(c.heads) * n * d, kn = static_cast<size_t>(keys) * d;
+    const size_t qn = static_cast<size_t>(c.batch) * c.heads * n * d;
+    const size_t kn = static_cast<size_t>(c.batch) * c.kv_heads * static_cast<size_t>(keys) * d;
     sn_status status = sn_attention_forward(&p, &slice.layout, q, qn, c.k, kn, c.v, kn, out, qn, lse,
-                                            lse ? static_cast<size_t>(c.heads) * n : 0);
+                                            lse ? static_cast<size_t>(c.batch) * c.heads * n : 0);
     if (status != SN_OK) FailNative(op, status);
 
     if (!whole) {

@@ -33,6 +33,9 @@ OrtStatusPtr MakeStatus(const char* op, const std::string& node, OrtErrorCode co
 // Attributes. Optional ones take the default when absent; a present attribute of the wrong type is an error.
 int64_t IntAttribute(const Ort::ConstKernelInfo& info, const char* name, const int64_t* default_value);
 float FloatAttribute(const Ort::ConstKernelInfo& info, const char* name, float default_value);
+// The session config entry "sparsenative.num_threads" (libsparsenative's num_threads: 0 = every CPU the process may
+// run on, n = at most n threads); 0 when absent.
+int32_t NumThreadsConfig(const Ort::ConstKernelInfo& info);
 
 // The element types the operators compute in: fp32 natively, fp16 widened to fp32 in scratch buffers
 // (libsparsenative has no fp16 kernels yet). Anything else is refused when the kernel is created.
@@ -93,13 +96,18 @@ struct GroupCall {
   RowRule rule = RowRule::OrtCausal;
   int32_t block_size = 0;
   int32_t head0 = 0;       // first query head (its layout is head % num_layout)
-  int32_t heads = 0;       // query heads in this call (share one KV head)
+  int32_t heads = 0;       // query heads in this call (share one KV head unless kv_heads says otherwise)
+  int32_t lists = 0;       // layout lists passed (0: one per query head); query head j uses list j % lists
+  int32_t batch = 1;       // > 1, kv_heads > 1 or BSHD only for a call whose queries start on a block boundary
+  int32_t kv_heads = 1;
+  int32_t format = SN_FORMAT_BHSD;
   int32_t length = 0;      // queries in this call
   int32_t position0 = 0;   // absolute position of query 0
   int32_t key_length = 0;  // keys available (k, v rows)
   int32_t head_dim = 0;
   bool causal = true;      // key j visible to the query at position p only if j <= p
   float scale = 0.0f;
+  int32_t num_threads = 0;
   const float* q = nullptr;
   const float* k = nullptr;
   const float* v = nullptr;

@@ -12,6 +12,7 @@ struct SparseAttentionKernel {
   int32_t num_heads = 0, kv_num_heads = 0, block_size = 0;
   float scale = 0.0f;
   bool do_rotary = false, rotary_interleaved = false;
+  int32_t num_threads = 0;
   Element element = Element::Float32;
   OrtStatusPtr ComputeV2(OrtKernelContext* context) noexcept;
   void Compute(OrtKernelContext* context);
@@ -38,6 +39,7 @@ struct BlockSparseAttentionKernel {
   int32_t num_heads = 0, kv_num_heads = 0, block_size = 0;
   float scale = 0.0f;
   bool causal = false;
+  int32_t num_threads = 0;
   Element element = Element::Float32;
   OrtStatusPtr ComputeV2(OrtKernelContext* context) noexcept;
   void Compute(OrtKernelContext* context);

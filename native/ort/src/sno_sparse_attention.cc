@@ -91,6 +91,7 @@ OrtStatusPtr SparseAttentionOp::CreateKernelV2(const OrtApi&, const OrtKernelInf
     k->do_rotary = rotary == 1;
     k->rotary_interleaved = interleaved == 1;
     k->element = element;
+    k->num_threads = NumThreadsConfig(info);
     *kernel = k.release();
   });
 }
@@ -288,6 +289,7 @@ void SparseAttentionKernel::Compute(OrtKernelContext* raw) {
       call.head_dim = head;
       call.causal = true;
       call.scale = resolved;
+      call.num_threads = num_threads;
       call.q = q.data();
       call.k = kp;
       call.v = vp;
