@@ -119,6 +119,34 @@ public sealed class BlockSparseAttentionTests
         }
     }
 
+    [Theory]
+    [InlineData(30, 30, 16, "input 'value' shape (2, 30, 16): must be (batch 2, key sequence >= 1, kv_num_heads * head_size 32)")]
+    [InlineData(30, 29, 32, "inputs 'key' and 'value' must have the same shape")]
+    [InlineData(30, 30, 32, "session config 'sparsenative.num_threads' = 'many'")]
+    public void Malformed_inputs_and_config_give_an_error_naming_the_field(int keyLength, int valueLength, int valueWidth, string message)
+    {
+        var (rows, cols, nnz) = Layouts();
+        var random = new Inputs(3);
+        using var options = new SessionOptions();
+        if (message.Contains("num_threads")) options.AddSessionConfigEntry("sparsenative.num_threads", "many");
+        options.RegisterSparseNative();
+        var e = Assert.ThrowsAny<OnnxRuntimeException>(() =>
+        {
+            using var session = new InferenceSession(Models.Bytes(Model(false, false, false, DataType.Float)), options);
+            var feeds = new Dictionary<string, OrtValue>
+            {
+                ["q"] = OrtValue.CreateTensorValueFromMemory(random.Floats(B * 30 * Nq * H), [B, 30, Nq * H]),
+                ["k"] = OrtValue.CreateTensorValueFromMemory(random.Floats(B * keyLength * Nkv * H), [B, keyLength, Nkv * H]),
+                ["v"] = OrtValue.CreateTensorValueFromMemory(random.Floats(B * valueLength * valueWidth), [B, valueLength, valueWidth]),
+                ["rows"] = OrtValue.CreateTensorValueFromMemory(rows, [2, MaxBlocks + 1]),
+                ["cols"] = OrtValue.CreateTensorValueFromMemory(cols, [2, nnz]),
+            };
+            using var run = new RunOptions();
+            using var results = session.Run(run, feeds, ["out"]);
+        });
+        Assert.Contains(message, e.Message);
+    }
+
     [Fact]
     public void Float16_is_widened_and_matches_float32_within_half_precision()
     {

@@ -87,33 +87,14 @@ void BlockSparseAttentionKernel::Compute(OrtKernelContext* raw) {
   const int64_t head64 = query.dim(2) / num_heads;
   if (head64 > 65536) Fail("head_size = " + std::to_string(head64) + ": at most 65536");
   const int32_t head = static_cast<int32_t>(head64);
-  int32_t new_keys = 0;
-  for (auto [t, name] : {std::pair<const Tensor*, const char*>{&key, "key"}, {&value, "value"}}) {
-    RequireType(*t, name, t_type);
-    RequireRank(*t, name, 3);
-    if (t->dim(0) != batch || t->dim(2) != int64_t{kv_num_heads} * head || t->dim(1) < 1 || t->dim(1) > INT32_MAX) {
-      std::ostringstream s;
-      s << "input '" << name << "' shape (" << t->dim(0) << ", " << t->dim(1) << ", " << t->dim(2) << "): must be (batch " << batch
-        << ", key sequence >= 1, kv_num_heads * head_size = " << int64_t{kv_num_heads} * head << ")";
-      Fail(s.str());
-    }
-  }
-  if (key.shape != value.shape) Fail("inputs 'key' and 'value' must have the same shape");
-  new_keys = static_cast<int32_t>(key.dim(1));
+  RequirePair(key, "key", value, "value", t_type,
+              {Exactly("batch", batch), AtLeast("key sequence", 1), Exactly("kv_num_heads * head_size", int64_t{kv_num_heads} * head)});
+  const int32_t new_keys = static_cast<int32_t>(key.dim(1));
   if (past_key.present() != past_value.present()) Fail("inputs 'past_key' and 'past_value' must both be present or both absent");
   int32_t past = 0;
   if (past_key.present()) {
-    for (auto [t, name] : {std::pair<const Tensor*, const char*>{&past_key, "past_key"}, {&past_value, "past_value"}}) {
-      RequireType(*t, name, t_type);
-      RequireRank(*t, name, 4);
-      if (t->dim(0) != batch || t->dim(1) != kv_num_heads || t->dim(3) != head || t->dim(2) < 0 || t->dim(2) > INT32_MAX) {
-        std::ostringstream s;
-        s << "input '" << name << "' shape (" << t->dim(0) << ", " << t->dim(1) << ", " << t->dim(2) << ", " << t->dim(3)
-          << "): must be (batch " << batch << ", kv_num_heads " << kv_num_heads << ", past length, head_size " << head << ")";
-        Fail(s.str());
-      }
-    }
-    if (past_key.shape != past_value.shape) Fail("inputs 'past_key' and 'past_value' must have the same shape");
+    RequirePair(past_key, "past_key", past_value, "past_value", t_type,
+                {Exactly("batch", batch), Exactly("kv_num_heads", kv_num_heads), AtLeast("past length", 0), Exactly("head_size", head)});
     past = static_cast<int32_t>(past_key.dim(2));
   }
   const int64_t keys64 = int64_t{past} + new_keys;

@@ -116,6 +116,34 @@ void RequireType(const Tensor& t, const char* name, ONNXTensorElementDataType ty
     Fail(std::string("input '") + name + "' must be " + TypeName(type) + ", got " + TypeName(t.type));
 }
 
+void RequirePair(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name, ONNXTensorElementDataType type,
+                 std::initializer_list<Dim> dims) {
+  for (auto [t, name] : {std::pair<const Tensor*, const char*>{&a, a_name}, {&b, b_name}}) {
+    RequireType(*t, name, type);
+    RequireRank(*t, name, dims.size());
+    size_t i = 0;
+    bool ok = true;
+    for (const Dim& d : dims) {
+      const int64_t v = t->shape[i++];
+      ok = ok && (d.value >= 0 ? v == d.value : v >= d.minimum && v <= INT32_MAX);
+    }
+    if (ok) continue;
+    std::ostringstream s;
+    s << "input '" << name << "' shape (";
+    for (size_t j = 0; j < t->shape.size(); ++j) s << (j ? ", " : "") << t->shape[j];
+    s << "): must be (";
+    i = 0;
+    for (const Dim& d : dims) {
+      s << (i++ ? ", " : "") << d.what;
+      if (d.value >= 0) s << " " << d.value;
+      else s << " >= " << d.minimum;
+    }
+    s << ")";
+    Fail(s.str());
+  }
+  if (a.shape != b.shape) Fail(std::string("inputs '") + a_name + "' and '" + b_name + "' must have the same shape");
+}
+
 int32_t Dim32(const Tensor& t, const char* name, size_t index, int64_t minimum) {
   int64_t v = t.shape[index];
   if (v < minimum || v > INT32_MAX) {

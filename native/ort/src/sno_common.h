@@ -56,6 +56,19 @@ Tensor Input(const Ort::KernelContext& context, size_t index);
 // Checks rank (and type); the message names the input.
 void RequireRank(const Tensor& t, const char* name, size_t rank);
 void RequireType(const Tensor& t, const char* name, ONNXTensorElementDataType type);
+// One dimension of an expected shape: exactly `value` (>= 0), or any value in [minimum, 2^31 - 1] (value < 0).
+struct Dim {
+  const char* what;
+  int64_t value;
+  int64_t minimum = 0;
+};
+inline Dim Exactly(const char* what, int64_t value) { return Dim{what, value, value}; }
+inline Dim AtLeast(const char* what, int64_t minimum) { return Dim{what, -1, minimum}; }
+// Checks two inputs that go together (key and value, past_key and past_value): the type, the shape dimension by
+// dimension, and that both shapes are equal; the message names the input and the expected shape.
+void RequirePair(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name, ONNXTensorElementDataType type,
+                 std::initializer_list<Dim> dims);
+
 // A dimension as int32 (>= minimum); larger values cannot be indexed by libsparsenative.
 int32_t Dim32(const Tensor& t, const char* name, size_t index, int64_t minimum);
 

@@ -127,30 +127,13 @@ void SparseAttentionKernel::Compute(OrtKernelContext* raw) {
   if (head64 % 8 != 0 || head64 > 65536) Fail("head_size = " + std::to_string(head64) + ": must be a multiple of 8 (at most 65536)");
   const int32_t head = static_cast<int32_t>(head64);
   if (!packed) {
-    for (auto [t, name] : {std::pair<const Tensor*, const char*>{&key, "key"}, {&value, "value"}}) {
-      RequireType(*t, name, t_type);
-      RequireRank(*t, name, 3);
-      if (t->dim(0) != batch || t->dim(1) != length || t->dim(2) != static_cast<int64_t>(kv_num_heads) * head) {
-        std::ostringstream s;
-        s << "input '" << name << "' shape (" << t->dim(0) << ", " << t->dim(1) << ", " << t->dim(2) << "): must be (batch "
-          << batch << ", sequence " << length << ", kv_num_heads * head_size = " << int64_t{kv_num_heads} * head << ")";
-        Fail(s.str());
-      }
-    }
+    RequirePair(key, "key", value, "value", t_type,
+                {Exactly("batch", batch), Exactly("sequence", length), Exactly("kv_num_heads * head_size", int64_t{kv_num_heads} * head)});
   }
-  for (auto [t, name] : {std::pair<const Tensor*, const char*>{&past_key, "past_key"}, {&past_value, "past_value"}}) {
-    if (!t->present()) Fail(std::string("input '") + name + "' is required");
-    RequireType(*t, name, t_type);
-    RequireRank(*t, name, 4);
-    if (t->dim(0) != batch || t->dim(1) != kv_num_heads || t->dim(3) != head || t->dim(2) < 1 || t->dim(2) > INT32_MAX) {
-      std::ostringstream s;
-      s << "input '" << name << "' shape (" << t->dim(0) << ", " << t->dim(1) << ", " << t->dim(2) << ", " << t->dim(3)
-        << "): must be (batch " << batch << ", kv_num_heads " << kv_num_heads << ", max_cache_sequence_length >= 1, head_size "
-        << head << ")";
-      Fail(s.str());
-    }
-  }
-  if (past_key.shape != past_value.shape) Fail("inputs 'past_key' and 'past_value' must have the same shape");
+  if (!past_key.present() || !past_value.present()) Fail("inputs 'past_key' and 'past_value' are required");
+  RequirePair(past_key, "past_key", past_value, "past_value", t_type,
+              {Exactly("batch", batch), Exactly("kv_num_heads", kv_num_heads), AtLeast("max_cache_sequence_length", 1),
+               Exactly("head_size", head)});
   const int32_t max_cache = static_cast<int32_t>(past_key.dim(2));
   if (!total.present() || total.count != 1 || total.shape.size() > 1)
     Fail("input 'total_sequence_length' must hold exactly one element (a scalar or shape (1))");
