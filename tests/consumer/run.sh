@@ -11,7 +11,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 version=$(ls "$feed"/SparseNative.[0-9]*.nupkg | grep -v symbols | head -n 1 | sed -E 's/.*SparseNative\.([0-9][^/]*)\.nupkg/\1/')
 cp "$here/Program.cs" "$work/"
-cat > "$work/Consumer.csproj" <<XML
+# A console project referencing the given packages ("Id Version" pairs).
+project() {
+  local file=$1
+  shift
+  {
+    cat <<XML
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
     <OutputType>Exe</OutputType>
@@ -20,10 +25,12 @@ cat > "$work/Consumer.csproj" <<XML
     <ImplicitUsings>enable</ImplicitUsings>
   </PropertyGroup>
   <ItemGroup>
-    <PackageReference Include="SparseNative" Version="$version" />
-  </ItemGroup>
-</Project>
 XML
+    while [ $# -gt 0 ]; do echo "    <PackageReference Include=\"$1\" Version=\"$2\" />"; shift 2; done
+    printf '  </ItemGroup>\n</Project>\n'
+  } > "$file"
+}
+project "$work/Consumer.csproj" SparseNative "$version"
 cat > "$work/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
@@ -41,22 +48,8 @@ if ls "$feed"/SparseNative.OnnxRuntime.[0-9]*.nupkg >/dev/null 2>&1; then
   mkdir -p "$work/ort"
   cp "$here/ort/Program.cs" "$work/ort/"
   cp "$work/nuget.config" "$work/ort/"
-  cat > "$work/ort/ConsumerOrt.csproj" <<XML
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <OutputType>Exe</OutputType>
-    <TargetFramework>net10.0</TargetFramework>
-    <Nullable>enable</Nullable>
-    <ImplicitUsings>enable</ImplicitUsings>
-  </PropertyGroup>
-  <ItemGroup>
-    <PackageReference Include="SparseNative.OnnxRuntime" Version="$version" />
-    <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="1.31.1" />
-    <PackageReference Include="OnnxSharp" Version="0.3.2" />
-    <PackageReference Include="Google.Protobuf" Version="3.36.2" />
-  </ItemGroup>
-</Project>
-XML
+  project "$work/ort/ConsumerOrt.csproj" SparseNative.OnnxRuntime "$version" Microsoft.ML.OnnxRuntime 1.31.1 \
+    OnnxSharp 0.3.2 Google.Protobuf 3.36.2
   cd "$work/ort"
   dotnet run -c Release -p:RestorePackagesPath="$work/packages" --property:NuGetAudit=false -- ${result:+"$result"}
 fi

@@ -144,25 +144,26 @@ void BlockSparseAttentionKernel::Compute(OrtKernelContext* raw) {
     if (l != nullptr) lse = l.GetTensorMutableData<float>();
   }
 
-  const float resolved = ResolvedScale(scale, head);
+  // What every call of this run shares.
+  GroupCall base;
+  base.layouts = &layouts;
+  base.rule = RowRule::AsStored;
+  base.block_size = block_size;
+  base.length = length;
+  base.position0 = static_cast<int32_t>(position0);
+  base.key_length = keys;
+  base.head_dim = head;
+  base.causal = causal;
+  base.scale = ResolvedScale(scale, head);
+  base.num_threads = num_threads;
   // Without a cache, in fp32, with the queries on a block boundary: one call over the tensors as they are (BSHD).
   if (past == 0 && element == Element::Float32 && position0 % block_size == 0) {
-    GroupCall call;
-    call.layouts = &layouts;
-    call.rule = RowRule::AsStored;
-    call.block_size = block_size;
+    GroupCall call = base;
     call.heads = num_heads;
     call.lists = layouts.num_layout;
     call.batch = batch;
     call.kv_heads = kv_num_heads;
     call.format = SN_FORMAT_BSHD;
-    call.length = length;
-    call.position0 = static_cast<int32_t>(position0);
-    call.key_length = keys;
-    call.head_dim = head;
-    call.causal = causal;
-    call.scale = resolved;
-    call.num_threads = num_threads;
     call.q = static_cast<const float*>(query.data);
     call.k = static_cast<const float*>(key.data);
     call.v = static_cast<const float*>(value.data);
@@ -208,19 +209,9 @@ void BlockSparseAttentionKernel::Compute(OrtKernelContext* raw) {
         for (int32_t s = 0; s < length; ++s)
           LoadRow(query.data, (static_cast<size_t>(b) * length + s) * num_heads * d + (static_cast<size_t>(g) * group + j) * d,
                   element, &q[(static_cast<size_t>(j) * length + s) * d], d);
-      GroupCall call;
-      call.layouts = &layouts;
-      call.rule = RowRule::AsStored;
-      call.block_size = block_size;
+      GroupCall call = base;
       call.head0 = g * group;
       call.heads = group;
-      call.length = length;
-      call.position0 = static_cast<int32_t>(position0);
-      call.key_length = keys;
-      call.head_dim = head;
-      call.causal = causal;
-      call.scale = resolved;
-      call.num_threads = num_threads;
       call.q = q.data();
       call.k = kbuf.data();
       call.v = vbuf.data();
