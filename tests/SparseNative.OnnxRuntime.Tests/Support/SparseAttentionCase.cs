@@ -23,11 +23,16 @@ internal sealed class SparseAttentionCase : IDisposable
     public bool Interleaved { get; init; }
     public int RotaryHalf { get; init; } // cos_cache dimension 1 (0: HeadSize / 2)
     public float Scale { get; init; }
+    /// <summary>float16 tensors (query, key, value, caches, cos/sin, output) instead of float32.</summary>
+    public bool Half { get; init; }
 
     public int MaxSequence => MaxBlocks * BlockSize;
 
+    private DataType T => Half ? DataType.Float16 : DataType.Float;
+
     private InferenceSession? _session;
     private float[] _kcache = [], _vcache = [];
+    private Float16[] _kcache16 = [], _vcache16 = [];
     private OrtValue? _kv, _vv;
 
     /// <summary>The node as ORT ships it (domain com.microsoft).</summary>
@@ -50,8 +55,8 @@ internal sealed class SparseAttentionCase : IDisposable
         }
         var values = new List<ValueInfoProto>();
         foreach (string name in node.Input.Where(n => n.Length > 0))
-            values.Add(Models.Value(name, name.StartsWith("block_") || name.Contains("sequence_length") ? DataType.Int32 : DataType.Float));
-        var outputs = node.Output.Select(n => Models.Value(n, DataType.Float));
+            values.Add(Models.Value(name, name.StartsWith("block_") || name.Contains("sequence_length") ? DataType.Int32 : T));
+        var outputs = node.Output.Select(n => Models.Value(n, T));
         return Models.Single(node, values, outputs, "com.microsoft");
     }
 
@@ -67,16 +72,33 @@ internal sealed class SparseAttentionCase : IDisposable
         }
         _session = new InferenceSession(Models.Bytes(model), options);
         long cache = (long)Batch * KvHeads * MaxSequence * HeadSize;
-        _kcache = new float[cache];
-        _vcache = new float[cache];
         long[] shape = [Batch, KvHeads, MaxSequence, HeadSize];
-        _kv = OrtValue.CreateTensorValueFromMemory(_kcache, shape);
-        _vv = OrtValue.CreateTensorValueFromMemory(_vcache, shape);
+        if (Half)
+        {
+            _kcache16 = new Float16[cache];
+            _vcache16 = new Float16[cache];
+            _kv = OrtValue.CreateTensorValueFromMemory(_kcache16, shape);
+            _vv = OrtValue.CreateTensorValueFromMemory(_vcache16, shape);
+        }
+        else
+        {
+            _kcache = new float[cache];
+            _vcache = new float[cache];
+            _kv = OrtValue.CreateTensorValueFromMemory(_kcache, shape);
+            _vv = OrtValue.CreateTensorValueFromMemory(_vcache, shape);
+        }
         return this;
     }
 
-    public float[] KeyCache => _kcache;
-    public float[] ValueCache => _vcache;
+    public float[] KeyCache => Half ? Widen(_kcache16) : _kcache;
+    public float[] ValueCache => Half ? Widen(_vcache16) : _vcache;
+
+    private static float[] Widen(Float16[] x) => x.Select(h => (float)BitConverter.UInt16BitsToHalf(h.value)).ToArray();
+
+    // A tensor of this case's element type holding `data` (rounded to float16 when Half).
+    private OrtValue Tensor(float[] data, long[] shape) => Half
+        ? OrtValue.CreateTensorValueFromMemory(data.Select(f => new Float16(BitConverter.HalfToUInt16Bits((System.Half)f))).ToArray(), shape)
+        : OrtValue.CreateTensorValueFromMemory(data, shape);
 
     /// <summary>The inputs of one step: `length` new tokens after `past` cached ones in every batch entry.</summary>
     public sealed record Step(float[] Query, float[]? Key, float[]? Value, int Past, int Length);
@@ -98,11 +120,11 @@ internal sealed class SparseAttentionCase : IDisposable
         var values = new List<OrtValue>();
         OrtValue Track(OrtValue v) { values.Add(v); return v; }
         using var binding = session.CreateIoBinding();
-        binding.BindInput("query", Track(OrtValue.CreateTensorValueFromMemory(step.Query, [Batch, step.Length, hidden])));
+        binding.BindInput("query", Track(Tensor(step.Query, [Batch, step.Length, hidden])));
         if (!Packed)
         {
-            binding.BindInput("key", Track(OrtValue.CreateTensorValueFromMemory(step.Key!, [Batch, step.Length, KvHeads * HeadSize])));
-            binding.BindInput("value", Track(OrtValue.CreateTensorValueFromMemory(step.Value!, [Batch, step.Length, KvHeads * HeadSize])));
+            binding.BindInput("key", Track(Tensor(step.Key!, [Batch, step.Length, KvHeads * HeadSize])));
+            binding.BindInput("value", Track(Tensor(step.Value!, [Batch, step.Length, KvHeads * HeadSize])));
         }
         binding.BindInput("past_key", _kv!);
         binding.BindInput("past_value", _vv!);
@@ -116,10 +138,13 @@ internal sealed class SparseAttentionCase : IDisposable
         {
             int half = RotaryHalf > 0 ? RotaryHalf : HeadSize / 2;
             var (cos, sin) = RotaryCaches(MaxSequence, half);
-            binding.BindInput("cos_cache", Track(OrtValue.CreateTensorValueFromMemory(cos, [MaxSequence, half])));
-            binding.BindInput("sin_cache", Track(OrtValue.CreateTensorValueFromMemory(sin, [MaxSequence, half])));
+            binding.BindInput("cos_cache", Track(Tensor(cos, [MaxSequence, half])));
+            binding.BindInput("sin_cache", Track(Tensor(sin, [MaxSequence, half])));
         }
-        binding.BindOutput("output", Track(OrtValue.CreateTensorValueFromMemory(output, [Batch, step.Length, Heads * HeadSize])));
+        var output16 = Half ? new Float16[output.Length] : [];
+        binding.BindOutput("output", Track(Half
+            ? OrtValue.CreateTensorValueFromMemory(output16, [Batch, step.Length, Heads * HeadSize])
+            : OrtValue.CreateTensorValueFromMemory(output, [Batch, step.Length, Heads * HeadSize])));
         binding.BindOutput("present_key", _kv!);
         binding.BindOutput("present_value", _vv!);
         using var run = new RunOptions();
@@ -131,7 +156,7 @@ internal sealed class SparseAttentionCase : IDisposable
         {
             foreach (var v in values) v.Dispose();
         }
-        return output;
+        return Half ? Widen(output16) : output;
     }
 
     /// <summary>cos/sin of position·θᵢ, θᵢ = 10000^(−i/half), as Phi-3's rotary caches.</summary>
