@@ -20,11 +20,11 @@ static class Driver
           build  native library (CMake, Release) + every .NET project
           test   build, then CTest (C library), the same CTest suite under ASan+UBSan and under TSan, the native
                  libFuzzer harnesses, the managed tests, the managed CUDA tests on the CPU-emulated CUDA library,
-                 the command-line tool tests, the distributed attention under mpirun (2, 3, 4 ranks), the managed
-                 fuzz harnesses (coverage-guided), a short run of the bench's soak command, the NEON tests under
-                 qemu (linux-arm64), the packed-package consumer test;
+                 the command-line tool tests, the distributed attention under mpirun (2, 3, 4 ranks), the ONNX Runtime
+                 op library / rewriter / MiniLM tests, the managed fuzz harnesses (coverage-guided), a short run of the
+                 bench's soak command, the NEON tests under qemu (linux-arm64), the packed-package consumer test;
                  the last line is "N passed, N failed, N skipped". `test STEP...` runs only the steps named:
-                 ctest sanitize fuzz-native managed cuda-emu cli mpi fuzz soak neon-qemu consumer
+                 ctest sanitize fuzz-native managed cuda-emu cli mpi onnxruntime fuzz soak neon-qemu consumer
           demo   16k-token BigBird attention: backend, time, density, speedup over dense, error vs the reference
           bench  the quick benchmark (FMA peak, every backend, ONNX Runtime peers); extra args go to it
           pack   the SparseNative, SparseNative.Cli and SparseNative.Distributed NuGet packages into
@@ -42,7 +42,7 @@ static class Driver
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
-    static readonly string[] TestSteps = ["ctest", "sanitize", "fuzz-native", "managed", "cuda-emu", "cli", "mpi", "fuzz", "soak", "neon-qemu", "consumer"];
+    static readonly string[] TestSteps = ["ctest", "sanitize", "fuzz-native", "managed", "cuda-emu", "cli", "mpi", "onnxruntime", "fuzz", "soak", "neon-qemu", "consumer"];
 
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";
@@ -102,10 +102,11 @@ static class Driver
     {
         if (SkipArm64) { Log("native library for linux-arm64: skipped (SPARSENATIVE_SKIP_ARM64=1)"); return false; }
         if (!OperatingSystem.IsLinux()) { Log("native library for linux-arm64: skipped (cross-compiled on Linux only)"); return false; }
-        if (!OnPath("aarch64-linux-gnu-gcc"))
+        if (!OnPath("aarch64-linux-gnu-gcc") || !OnPath("aarch64-linux-gnu-g++"))
         {
-            Log("installing the arm64 cross compiler (apt-get install gcc-aarch64-linux-gnu)");
-            AptInstall("gcc-aarch64-linux-gnu");
+            // g++ for the ONNX Runtime op library (native/ort, C++).
+            Log("installing the arm64 cross compilers (apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu)");
+            AptInstall("gcc-aarch64-linux-gnu", "g++-aarch64-linux-gnu");
         }
         Log("native library for linux-arm64 (cross-compiled)");
         Checked("cmake", ["-S", ".", "-B", NativeArm64Build, "-DCMAKE_BUILD_TYPE=Release",
@@ -144,8 +145,11 @@ static class Driver
         if (!arm64) props.Add("-p:IncludeLinuxArm64=false");
         foreach (var project in new[] { "managed/SparseNative", "managed/SparseNative.Cli", "managed/SparseNative.Distributed" })
             Checked("dotnet", ["pack", project, "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
-        if (File.Exists(Path.Combine(NativeBuild, "lib", "libsparsenative_cuda.so")))
-            Checked("dotnet", ["pack", "interop/SparseNative.Runtime.Cuda", "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
+        if (File.Exists(Path.Combine(NativeBuild, "lib", "libsparsenative_ort.so")))
+            Checked("dotnet", ["pack", "managed/SparseNative.OnnxRuntime", "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
+        else
+            Console.WriteLine("SparseNative.OnnxRuntime: not packed (no libsparsenative_ort.so: see native/ort)");
+XX, "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
         else
             Console.WriteLine("SparseNative.Runtime.Cuda: not packed (CUDA backend not built: no libsparsenative_cuda.so)");
         foreach (var file in Directory.GetFiles(Packages).Order()) Console.WriteLine(Path.GetFileName(file));
@@ -225,6 +229,17 @@ static class Driver
                 }
                 RunXunit(tally, "distributed attention under mpirun (2, 3, 4 ranks)",
                     $"tests/SparseNative.Distributed.Tests/bin/{Config}/net10.0/SparseNative.Distributed.Tests{Exe}", [], step);
+                break;
+            case "onnxruntime":
+                // SparseNative inside ONNX Runtime: the op library against ORT's own com.microsoft.SparseAttention,
+                // malformed models, the rewriter and CLI, all-MiniLM-L6-v2 end to end (about 40 s here).
+                if (File.Exists(Path.Combine(NativeBuild, "lib", "libsparsenative_ort.so")))
+                    RunXunit(tally, "ONNX Runtime op library, rewriter and MiniLM tests",
+                        $"tests/SparseNative.OnnxRuntime.Tests/bin/{Config}/net10.0/SparseNative.OnnxRuntime.Tests{Exe}", [], step);
+                else if (OperatingSystem.IsLinux())
+                    tally.Fail("ONNX Runtime op library tests: libsparsenative_ort was not built (CMake found no ORT headers or C++ compiler; see native/ort/CMakeLists.txt)");
+                else
+                    tally.Skip("ONNX Runtime op library tests", "libsparsenative_ort is built on Linux only");
                 break;
             case "fuzz":
                 // Each managed fuzz harness for a bounded time on its committed corpus, coverage-guided over the

@@ -13,6 +13,7 @@ const string usage = """
            dotnet run -c Release --project bench/SparseNative.Bench -- soak [options]    (see soak --help)
            dotnet run -c Release --project bench/SparseNative.Bench -- profile [options] (one call in a loop, for perf)
            mpirun -n 4 dotnet bench/SparseNative.Bench/bin/Release/net10.0/SparseNative.Bench.dll distributed [options]
+           dotnet run -c Release --project bench/SparseNative.Bench -- ort-ops [options] (see ort-ops --help)
     """;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
@@ -33,6 +34,8 @@ try
         "profile" => ProfileLoop.Run(rest),
         "distributed" when rest.Contains("--help") => Help(DistributedBench.Usage),
         "distributed" => DistributedBench.Run(rest),
+        "ort-ops" when rest.Contains("--help") => Help(SparseNative.Bench.Onnx.OrtOpsBench.Usage),
+        "ort-ops" => SparseNative.Bench.Onnx.OrtOpsBench.Run(rest),
         _ => throw new ArgumentException($"Unknown mode '{args[0]}'.\n{usage}", nameof(args)),
     };
 }

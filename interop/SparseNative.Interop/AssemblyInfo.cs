@@ -7,3 +7,6 @@ using System.Runtime.CompilerServices;
 
 // The loader's probe order and ABI contracts are tested directly (tests/SparseNative.Tests/Native).
 [assembly: InternalsVisibleTo("SparseNative.Tests")]
+
+// SparseNative.OnnxRuntime probes for its op library with the same NativeLibraryProbe.
+[assembly: InternalsVisibleTo("SparseNative.OnnxRuntime")]

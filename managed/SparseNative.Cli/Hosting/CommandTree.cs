@@ -21,6 +21,7 @@ internal static class CommandTree
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(DemoCommand.Create(context));
+        root.Subcommands.Add(OnnxCommand.Create(context));
         return root;
     }
 }
