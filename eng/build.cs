@@ -149,7 +149,8 @@ static class Driver
             Checked("dotnet", ["pack", "managed/SparseNative.OnnxRuntime", "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
         else
             Console.WriteLine("SparseNative.OnnxRuntime: not packed (no libsparsenative_ort.so: see native/ort)");
-XX, "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
+        if (File.Exists(Path.Combine(NativeBuild, "lib", "libsparsenative_cuda.so")))
+            Checked("dotnet", ["pack", "interop/SparseNative.Runtime.Cuda", "-c", Config, "-nologo", "-clp:ErrorsOnly", "-o", Packages, .. props]);
         else
             Console.WriteLine("SparseNative.Runtime.Cuda: not packed (CUDA backend not built: no libsparsenative_cuda.so)");
         foreach (var file in Directory.GetFiles(Packages).Order()) Console.WriteLine(Path.GetFileName(file));
