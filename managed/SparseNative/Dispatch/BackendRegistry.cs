@@ -66,6 +66,7 @@ internal static class BackendRegistry
             var b = Get(requested) ?? throw new BackendUnavailableException(requested, "not part of this build of SparseNative");
             if (backward && b.BackwardUnavailableReason is { } noBackward) throw new BackendUnavailableException(requested, noBackward);
             if (b.UnavailableReason is { } why) throw new BackendUnavailableException(requested, why);
+            if (!b.SupportsTypes(problem.Types, out var typeReason)) throw new BackendUnavailableException(requested, typeReason ?? "unsupported element types");
             if (!b.Supports(problem, out var reason)) throw new BackendUnavailableException(requested, reason ?? "unsupported problem");
             return b;
         }
@@ -74,7 +75,7 @@ internal static class BackendRegistry
             var b = Get(kind);
             if (b is null || b.UnavailableReason is not null) continue;
             if (backward && b.BackwardUnavailableReason is not null) continue;
-            if (b.Supports(problem, out _)) return b;
+            if (b.SupportsTypes(problem.Types, out _) && b.Supports(problem, out _)) return b;
         }
         return Get(Backend.Reference)!; // always available, supports everything
     }
