@@ -96,7 +96,9 @@ public static partial class SparseAttention
                       $"Vector256: {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}, Vector128: {System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated}");
         sb.AppendLine("Backends:");
         foreach (var info in Backends) sb.AppendLine($"  {info}");
-        sb.AppendLine($"Auto tries, in order: {string.Join(" > ", BackendRegistry.AutoOrder)} (first available that supports the problem).");
+        // One line (tools pick it out by its start), one order per element type of K and V.
+        sb.AppendLine("Auto tries, in order (first available that supports the problem): " + string.Join("; ",
+            BackendRegistry.AutoOrderByKeyValueType.Select(e => $"{Elements.ElementTypes.Name(e.Key)} K/V: {string.Join(" > ", e.Value)}")) + ".");
         string? env = Environment.GetEnvironmentVariable("SPARSENATIVE_BACKEND");
         sb.AppendLine(string.IsNullOrWhiteSpace(env) ? "SPARSENATIVE_BACKEND: not set" : $"SPARSENATIVE_BACKEND={env}: Auto is replaced by this backend.");
         return sb.ToString();

@@ -32,7 +32,7 @@ internal static class BackendTuner
         }
         Backend best = Backend.Reference, last = Backend.Reference;
         double bestSeconds = double.PositiveInfinity;
-        foreach (var kind in BackendRegistry.AutoOrder)
+        foreach (var kind in BackendRegistry.AutoOrderFor(problem.Types))
         {
             // The reference is only a candidate when nothing else runs: it is never the fastest.
             if (kind == Backend.Reference && !double.IsPositiveInfinity(bestSeconds)) continue;
