@@ -4,7 +4,7 @@ using static SparseNative.Tests.Kernels.HalfPrecision;
 namespace SparseNative.Tests.Kernels;
 
 /// <summary>
-/// Float16 and bfloat16 tensors on every managed SIMD path (forced through the public API) and on the reference,
+/// Float16 and bfloat16 tensors on every managed SIMD path (forced through the public API), the C library and the reference,
 /// against the float64 reference fed the same values (bounds in <see cref="HalfPrecision.AgainstReference"/>). The NEON
 /// path runs under qemu (tests/arm64).
 /// </summary>
@@ -13,7 +13,7 @@ public class HalfPrecisionKernelTests
     public static TheoryData<Backend, Element, Element> BackendsAndTypes()
     {
         var data = new TheoryData<Backend, Element, Element>();
-        foreach (var b in KernelCheck.SimdBackends.Append(Backend.Reference))
+        foreach (var b in KernelCheck.SimdBackends.Append(Backend.NativeCpu).Append(Backend.Reference))
             foreach (var (qo, kv) in Combinations) data.Add(b, qo, kv);
         return data;
     }
@@ -122,6 +122,6 @@ public class HalfPrecisionKernelTests
         var (q, k, v) = TestData.Qkv(s, 1);
         var ran = SparseAttention.Forward<Half, Half>(Narrow(q, Element.F16) as Half[], Narrow(k, Element.F16) as Half[],
             Narrow(v, Element.F16) as Half[], new Half[s.QueryElements], s, layout);
-        Assert.Contains(ran, KernelCheck.SimdBackends.Append(Backend.Reference));
+        Assert.Contains(ran, KernelCheck.SimdBackends.Append(Backend.NativeCpu).Append(Backend.Reference));
     }
 }
