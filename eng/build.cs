@@ -41,9 +41,7 @@ static class Driver
     const string CudaLibraryVariable = "SPARSENATIVE_CUDA_PATH";
 
     // The test steps, in the order they run; each writes build/test-results/<step>.junit.xml.
-    // fuzz-native runs by name only (`./build.sh test fuzz-native`) until the CUDA layout upload stops allocating the
-    // transpose for any declared key-block count (its 30 s run finds an 8 GiB malloc in snc_layout_create).
-    static readonly string[] TestSteps = ["ctest", "sanitize", "managed", "cuda-emu", "cli", "fuzz", "soak", "neon-qemu", "consumer"];
+    static readonly string[] TestSteps = ["ctest", "sanitize", "fuzz-native", "managed", "cuda-emu", "cli", "fuzz", "soak", "neon-qemu", "consumer"];
 
     static readonly string Root = RepoRoot();
     static readonly string Config = Environment.GetEnvironmentVariable("CONFIGURATION") is { Length: > 0 } c ? c : "Release";

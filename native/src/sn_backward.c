@@ -63,8 +63,9 @@ SN_API sn_status sn_attention_backward(const sn_problem* problem, const sn_layou
         return st;
     sn_plan plan;
     sn_plan_init(&plan, problem, &shape, SN_DTYPE_F32);
-    if ((st = sn_check_backward_buffers(&plan, layout, &buffers)) != SN_OK ||
-        ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 && (st = sn_check_backward_finite(&plan, &buffers)) != SN_OK)) {
+    if ((st = sn_check_backward_buffers(&plan, (int64_t)sizeof(float), layout, &buffers)) != SN_OK ||
+        ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 &&
+         (st = sn_check_backward_finite(&plan, sn_find_non_finite_f32, &buffers)) != SN_OK)) {
         free(list_base);
         return st;
     }

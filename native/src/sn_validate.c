@@ -317,7 +317,8 @@ sn_status sn_check_finite_inputs(const sn_plan* p, const void* q, const void* k,
     return sn_check_input_range(p, max_magnitude[0], max_magnitude[1], max_magnitude[2]);
 }
 
-sn_status sn_check_backward_buffers(const sn_plan* p, const sn_layout* layout, const sn_backward_buffers* b)
+sn_status sn_check_backward_buffers(const sn_plan* p, int64_t element_bytes, const sn_layout* layout,
+                                    const sn_backward_buffers* b)
 {
     static const char q_shape[] = "[batch, query_heads, query_length, head_dim]";
     static const char kv_shape[] = "[batch, kv_heads, key_length, head_dim]";
@@ -338,7 +339,7 @@ sn_status sn_check_backward_buffers(const sn_plan* p, const sn_layout* layout, c
      * data race, and one gradient overlapping another would mix them. Byte counts cannot overflow: each is
      * at most a checked q/k element count times 4. */
     const int64_t f = (int64_t)sizeof(float), i32 = (int64_t)sizeof(int32_t);
-    const int64_t q_bytes = p->q_count * f, kv_bytes = p->kv_count * f;
+    const int64_t q_bytes = p->q_count * element_bytes, kv_bytes = p->kv_count * element_bytes;
     const struct { const char* name; const void* ptr; int64_t bytes; } inputs[] = {
         { "q", b->q, q_bytes },
         { "k", b->k, kv_bytes },
@@ -367,21 +368,21 @@ sn_status sn_check_backward_buffers(const sn_plan* p, const sn_layout* layout, c
     return SN_OK;
 }
 
-sn_status sn_check_backward_finite(const sn_plan* p, const sn_backward_buffers* b)
+sn_status sn_check_backward_finite(const sn_plan* p, sn_non_finite_finder find, const sn_backward_buffers* b)
 {
     sn_status st = sn_check_finite_inputs(p, b->q, b->k, b->v);
     if (st != SN_OK) return st;
-    const struct { const char* name; const float* data; } rows[] = { { "out", b->out }, { "dout", b->dout } };
+    const struct { const char* name; const void* data; } rows[] = { { "out", b->out }, { "dout", b->dout } };
     for (size_t n = 0; n < 2; ++n) {
-        const int64_t i = sn_find_non_finite(rows[n].data, p->q_count);
+        double value = 0.0;
+        const int64_t i = find(rows[n].data, p->q_count, &value);
         if (i < 0) continue;
         int64_t bb, h, t, c;
         sn_coordinates(p->format, p->query_heads, p->query_length, p->head_dim, i, &bb, &h, &t, &c);
         return sn_fail(SN_NON_FINITE,
                        "%s[%lld] (batch %lld, head %lld, token %lld, channel %lld) = %g: non-finite input "
                        "(set SN_FLAG_ALLOW_NON_FINITE to skip this check)",
-                       rows[n].name, (long long)i, (long long)bb, (long long)h, (long long)t, (long long)c,
-                       (double)rows[n].data[i]);
+                       rows[n].name, (long long)i, (long long)bb, (long long)h, (long long)t, (long long)c, value);
     }
     const int64_t i = sn_find_nan_or_pos_inf(b->lse, p->lse_count);
     if (i >= 0)

@@ -87,19 +87,26 @@ sn_non_finite_finder sn_finder_for(int32_t dtype);
 sn_status sn_check_finite_inputs(const sn_plan* plan, const void* q, const void* k, const void* v);
 
 /* The buffers of a backward call (sn_attention_backward), in its argument order. */
+/* The backward's tensors: q, k, v, out, dout, dq, dk, dv of the plan's dtype (f32 in the CPU library; f32, f16
+ * or bf16 in the CUDA library), lse always f32. Lengths count elements. */
 typedef struct sn_backward_buffers {
-    const float *q, *k, *v, *out, *lse, *dout;
-    float *dq, *dk, *dv;
+    const void *q, *k, *v, *out;
+    const float* lse;
+    const void* dout;
+    void *dq, *dk, *dv;
     size_t q_len, k_len, v_len, out_len, lse_len, dout_len, dq_len, dk_len, dv_len;
 } sn_backward_buffers;
 
 /* The backward's buffers, in argument order: each non-NULL (lse included) and at least plan's count long;
  * then that no gradient overlaps an input (q, k, v, out, lse, dout, the layout's row_offsets and col_indices,
- * the problem's segment ids) or another gradient. `layout` has been validated against the plan. */
-sn_status sn_check_backward_buffers(const sn_plan* plan, const sn_layout* layout, const sn_backward_buffers* b);
+ * the problem's segment ids) or another gradient; the tensors have `element_bytes` per element (lse 4).
+ * `layout` has been validated against the plan. */
+sn_status sn_check_backward_buffers(const sn_plan* plan, int64_t element_bytes, const sn_layout* layout,
+                                    const sn_backward_buffers* b);
 
-/* The backward's data scan: q, k, v as sn_check_finite_inputs, then out and dout finite, lse finite or -inf. */
-sn_status sn_check_backward_finite(const sn_plan* plan, const sn_backward_buffers* b);
+/* The backward's data scan with `find` for the tensors' type: q, k, v as sn_check_finite_inputs, then out and
+ * dout finite, lse finite or -inf. */
+sn_status sn_check_backward_finite(const sn_plan* plan, sn_non_finite_finder find, const sn_backward_buffers* b);
 
 /* Nonzero if the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect. */
 int sn_ranges_overlap(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes);

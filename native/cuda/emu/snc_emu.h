@@ -38,6 +38,7 @@ struct dim3 {
 struct snc_emu_uint3 { unsigned x, y, z; };
 struct alignas(16) float4 { float x, y, z, w; };
 struct alignas(16) uint4 { unsigned x, y, z, w; };
+struct alignas(8) uint2 { unsigned x, y; };
 typedef struct CUstream_st* cudaStream_t;
 enum cudaError_t : int { cudaSuccess = 0, cudaErrorInvalidValue = 1 }; // fixed type: the runtime header adds 2 and 100
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };

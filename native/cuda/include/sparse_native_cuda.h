@@ -143,12 +143,17 @@ SN_API sn_status snc_attention_forward_host(const sn_problem* problem, const sn_
  * of the loss w.r.t. out), writes dq, dk, dv (shaped as q, k, v; GQA sums dk and dv over each kv head's
  * query group). Rows with no allowed key contribute nothing, and every element of dq, dk, dv is written.
  *  problem, layout  as for snc_attention_forward_device (the same uploaded layout serves both).
- *  dtype            SNC_DTYPE_F32 only (SN_UNSUPPORTED else); head_dim any multiple of 8 up to 256.
- *  q, k, v, out, dout, dq, dk, dv  device float pointers, 16-byte aligned; lse a device float [B, Hq, Lq]
+ *  dtype            the forward's: SNC_DTYPE_F32 (head_dim any multiple of 8 up to 256, block sizes 16..128),
+ *                   SNC_DTYPE_F16 or SNC_DTYPE_BF16 (head_dim 64 or 128, block size 64 or 128; else
+ *                   SN_UNSUPPORTED): q, k, v, out, dout read in that type and widened exactly to f32, all
+ *                   arithmetic in f32 (SIMT, not tensor cores), dq, dk, dv rounded to it once (nearest even).
+ *  q, k, v, out, dout, dq, dk, dv  device pointers of dtype, 16-byte aligned; lse a device float [B, Hq, Lq]
  *                   (required). No gradient may overlap an input or another gradient.
  * Deterministic: no atomics, every gradient element is summed in one fixed order, so repeated calls give
  * bitwise identical results. Asynchronous like the forward (two kernels queued on `stream`); no
- * NaN/infinity scan of device data. */
+ * NaN/infinity scan of device data. The first backward call on a layout builds its transpose (CSC; read back,
+ * built on the host, uploaded: synchronous, once per handle, safe from concurrent calls), which a forward-only
+ * handle never pays for; its size follows the problem (num_layouts x (key_blocks + 1) offsets). */
 SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_layout* layout, int32_t dtype,
                                         const void* q, const void* k, const void* v, const void* out,
                                         const float* lse, const void* dout, void* dq, void* dk, void* dv,

@@ -14,18 +14,20 @@ FLAGS="-x cuda -std=c++17 -nocudainc -nocudalib -Wall -Wextra -Werror -include $
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 for arch in sm_80 sm_90; do
-  for src in snc_api.cu snc_kernel_f32.cu snc_kernel_mma.cu snc_backward_f32.cu; do
+  for src in snc_api.cu snc_kernel_f32.cu snc_kernel_mma.cu snc_backward_simt.cu; do
     $CLANGXX $FLAGS --cuda-gpu-arch=$arch -fsyntax-only $INC "$CUDA_DIR/src/$src"
   done
-  for src in snc_kernel_f32.cu snc_kernel_mma.cu snc_backward_f32.cu; do
+  for src in snc_kernel_f32.cu snc_kernel_mma.cu snc_backward_simt.cu; do
     $CLANGXX $FLAGS --cuda-gpu-arch=$arch --cuda-device-only -O2 -S $INC "$CUDA_DIR/src/$src" -o "$TMP/${src%.cu}.$arch.ptx"
   done
   f32="$TMP/snc_kernel_f32.$arch.ptx"; mma="$TMP/snc_kernel_mma.$arch.ptx"
   n_f32=$(grep -c '^\.visible \.entry' "$f32" || true)
   n_mma=$(grep -c '^\.visible \.entry' "$mma" || true)
-  bwd="$TMP/snc_backward_f32.$arch.ptx"
+  bwd="$TMP/snc_backward_simt.$arch.ptx"
   n_bwd=$(grep -c '^\.visible \.entry' "$bwd" || true)
-  [ "$n_bwd" -eq 10 ] || { echo "expected 10 backward kernels, found $n_bwd"; exit 1; }
+  [ "$n_bwd" -eq 18 ] || { echo "expected 18 backward kernels, found $n_bwd"; exit 1; }
+  grep -q 'cvt.rn.f16.f32' "$bwd" && grep -q 'cvt.rn.bf16.f32' "$bwd" && grep -q 'cvt.f32.f16' "$bwd" ||
+    { echo "no f16/bf16 conversions in the backward"; exit 1; }
   [ "$n_f32" -eq 14 ] || { echo "expected 14 f32 kernels, found $n_f32"; exit 1; }
   [ "$n_mma" -eq 8 ] || { echo "expected 8 tensor-core kernels, found $n_mma"; exit 1; }
   grep -q 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32' "$mma" || { echo "no f16 mma.sync"; exit 1; }

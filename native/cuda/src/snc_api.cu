@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mutex>
+#include <new>
+
 #include "sn_struct_layout.h"
 #include "sn_error.h"
 #include "sn_layout_transpose.h"
@@ -16,15 +19,18 @@
 #endif
 
 // An uploaded layout: the host-side shape for validation, device copies of the CSR arrays and of the
-// transpose (CSC) the backward's dk/dv kernel walks.
+// transpose (CSC) the backward's dk/dv kernel walks. A handle from snc_layout_create gets its transpose at its
+// first backward call (ensure_transpose), not at upload: the transpose has key_blocks + 1 offsets per list, which
+// only a problem that fits the layout bounds (a layout alone may declare 2^31 key blocks in a few bytes).
 struct snc_layout {
-    sn_layout_shape shape;
-    int device;
-    int32_t* row_offsets;
-    int32_t* col_indices; // NULL when the layout stores no block
-    int64_t* list_base;
-    int32_t* csc_offsets; // NULL when uploaded for a forward call only
-    int32_t* csc_rows;    // NULL when the layout stores no block or has no transpose
+    sn_layout_shape shape{};
+    int device = -1;
+    int32_t* row_offsets = nullptr;
+    int32_t* col_indices = nullptr; // NULL when the layout stores no block
+    int64_t* list_base = nullptr;
+    int32_t* csc_offsets = nullptr; // NULL until the transpose is built
+    int32_t* csc_rows = nullptr;    // NULL when the layout stores no block or has no transpose
+    std::mutex transpose_lock;      // concurrent first backward calls build the transpose once
 };
 
 namespace {
@@ -83,7 +89,7 @@ cudaError_t release_layout(snc_layout* layout)
         const cudaError_t e = cudaFree(a);
         if (first == cudaSuccess) first = e;
     }
-    free(layout);
+    delete layout;
     return first;
 }
 
@@ -108,7 +114,7 @@ sn_status finish_host_call(sn_status s, const host_copy* copies, int count, snc_
 }
 
 // Copies a validated layout (sn_validate_layout gave shape and list_base) to the current device, with its
-// transpose when `transpose` (the backward needs it; snc_layout_create always builds it, once).
+// transpose when `transpose` (a backward call's own upload; snc_layout_create's handles build it lazily).
 sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, const int64_t* list_base, bool transpose,
                         snc_layout** out)
 {
@@ -116,7 +122,7 @@ sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, c
     int32_t* csc_offsets = nullptr;
     int32_t* csc_rows = nullptr;
     if (transpose && (s = sn_transpose_layout(layout, &shape, list_base, &csc_offsets, &csc_rows)) != SN_OK) return s;
-    snc_layout* l = static_cast<snc_layout*>(calloc(1, sizeof(snc_layout)));
+    snc_layout* l = new (std::nothrow) snc_layout();
     if (l == nullptr) {
         free(csc_offsets);
         free(csc_rows);
@@ -152,6 +158,64 @@ sn_status upload_layout(const sn_layout* layout, const sn_layout_shape& shape, c
     return SN_OK;
 }
 
+// The transpose of an uploaded layout, built once, at the first backward call (whose problem was checked to fit the
+// layout, so key_blocks is bounded by its key length): the CSR arrays are read back, transposed on the host
+// (sn_layout_transpose.c) and uploaded. The handle is logically const: this only fills its cache.
+sn_status ensure_transpose(const snc_layout* handle)
+{
+    snc_layout* l = const_cast<snc_layout*>(handle);
+    std::lock_guard<std::mutex> hold(l->transpose_lock);
+    if (l->csc_offsets != nullptr) return SN_OK;
+    const sn_layout_shape& shape = l->shape;
+    const size_t offsets_count = static_cast<size_t>(shape.num_layouts) * (shape.query_blocks + 1);
+    const size_t cols_count = static_cast<size_t>(shape.num_col_indices);
+    int32_t* row_offsets = static_cast<int32_t*>(malloc(sizeof(int32_t) * offsets_count));
+    int32_t* col_indices = static_cast<int32_t*>(malloc(sizeof(int32_t) * (cols_count > 0 ? cols_count : 1)));
+    int64_t* list_base = static_cast<int64_t*>(malloc(sizeof(int64_t) * static_cast<size_t>(shape.num_layouts)));
+    int32_t* csc_offsets = nullptr;
+    int32_t* csc_rows = nullptr;
+    int32_t* d_offsets = nullptr;
+    int32_t* d_rows = nullptr;
+    sn_status s = SN_OK;
+    cudaError_t e = cudaSuccess;
+    const char* what = "";
+    if (row_offsets == nullptr || col_indices == nullptr || list_base == nullptr)
+        s = sn_fail(SN_OUT_OF_MEMORY, "could not allocate the host copy of the layout for its transpose");
+    if (s == SN_OK) { e = cudaMemcpy(row_offsets, l->row_offsets, sizeof(int32_t) * offsets_count, cudaMemcpyDeviceToHost); what = "cudaMemcpy(row_offsets back)"; }
+    if (s == SN_OK && e == cudaSuccess && cols_count > 0) { e = cudaMemcpy(col_indices, l->col_indices, sizeof(int32_t) * cols_count, cudaMemcpyDeviceToHost); what = "cudaMemcpy(col_indices back)"; }
+    if (s == SN_OK && e == cudaSuccess) { e = cudaMemcpy(list_base, l->list_base, sizeof(int64_t) * shape.num_layouts, cudaMemcpyDeviceToHost); what = "cudaMemcpy(list_base back)"; }
+    if (s == SN_OK && e == cudaSuccess) {
+        sn_layout host = {};
+        host.block_size = shape.block_size;
+        host.query_blocks = shape.query_blocks;
+        host.key_blocks = shape.key_blocks;
+        host.num_layouts = shape.num_layouts;
+        host.num_col_indices = shape.num_col_indices;
+        host.row_offsets = row_offsets;
+        host.col_indices = cols_count > 0 ? col_indices : nullptr;
+        s = sn_transpose_layout(&host, &shape, list_base, &csc_offsets, &csc_rows);
+    }
+    const size_t csc_bytes = sizeof(int32_t) * static_cast<size_t>(shape.num_layouts) * (shape.key_blocks + 1);
+    if (s == SN_OK && e == cudaSuccess) { e = cudaMalloc(reinterpret_cast<void**>(&d_offsets), csc_bytes); what = "cudaMalloc(csc_offsets)"; }
+    if (s == SN_OK && e == cudaSuccess && cols_count > 0) { e = cudaMalloc(reinterpret_cast<void**>(&d_rows), sizeof(int32_t) * cols_count); what = "cudaMalloc(csc_rows)"; }
+    if (s == SN_OK && e == cudaSuccess) { e = cudaMemcpy(d_offsets, csc_offsets, csc_bytes, cudaMemcpyHostToDevice); what = "cudaMemcpy(csc_offsets)"; }
+    if (s == SN_OK && e == cudaSuccess && cols_count > 0) { e = cudaMemcpy(d_rows, csc_rows, sizeof(int32_t) * cols_count, cudaMemcpyHostToDevice); what = "cudaMemcpy(csc_rows)"; }
+    free(row_offsets);
+    free(col_indices);
+    free(list_base);
+    free(csc_offsets);
+    free(csc_rows);
+    if (s == SN_OK && e != cudaSuccess) s = cuda_fail(e, what);
+    if (s != SN_OK) {
+        cudaFree(d_offsets);
+        cudaFree(d_rows);
+        return s;
+    }
+    l->csc_rows = d_rows;
+    l->csc_offsets = d_offsets; // last: it marks the transpose as built
+    return SN_OK;
+}
+
 sn_status launch(const sn_plan& params, cudaStream_t stream)
 {
     const cudaError_t e = params.dtype == SNC_DTYPE_F32 ? snc::launch_attention_f32(params, stream)
@@ -177,8 +241,8 @@ sn_status upload_segments(const sn_plan& plan, const sn_problem* problem, Device
 // The backward's two kernels on `stream`, with a launch error turned into a status.
 sn_status launch_backward(const snc_backward_plan& bp, cudaStream_t stream)
 {
-    const cudaError_t e = snc::launch_attention_backward_f32(bp, stream);
-    if (e != cudaSuccess) return cuda_fail(e, "attention_backward_f32 launch");
+    const cudaError_t e = snc::launch_attention_backward(bp, stream);
+    if (e != cudaSuccess) return cuda_fail(e, "attention_backward launch");
     return SN_OK;
 }
 
@@ -325,7 +389,7 @@ SN_API sn_status snc_layout_create(const sn_layout* layout, snc_layout** out)
     sn_layout_shape shape;
     int64_t* list_base = nullptr;
     sn_status s = sn_validate_layout(layout, nullptr, &shape, &list_base);
-    if (s == SN_OK) s = upload_layout(layout, shape, list_base, true, out);
+    if (s == SN_OK) s = upload_layout(layout, shape, list_base, false, out);
     free(list_base);
     return s;
 }
@@ -430,16 +494,13 @@ SN_API sn_status snc_attention_backward(const sn_problem* problem, const snc_lay
     sn_status s = sn_check_problem(problem);
     if (s != SN_OK) return s;
     if (layout == nullptr) return sn_fail(SN_INVALID_ARGUMENT, "layout is NULL");
-    const sn_backward_buffers buffers = {
-        static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
-        static_cast<const float*>(out), lse, static_cast<const float*>(dout),
-        static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv), 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    const sn_backward_buffers buffers = { q, k, v, out, lse, dout, dq, dk, dv, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
     sn_plan plan;
     if ((s = sn_check_layout_fit(&layout->shape, problem)) != SN_OK ||
-        (s = snc_plan_backward(&plan, problem, &layout->shape, dtype)) != SN_OK ||
+        (s = snc_plan_call(&plan, problem, &layout->shape, dtype)) != SN_OK ||
         (s = snc_check_backward_device_pointers(&plan, &buffers)) != SN_OK)
         return s;
-    if ((s = check_current_device(layout)) != SN_OK) return s;
+    if ((s = check_current_device(layout)) != SN_OK || (s = ensure_transpose(layout)) != SN_OK) return s;
     return launch_backward(backward_plan(plan, *layout, buffers), as_stream(stream));
 }
 
@@ -448,13 +509,15 @@ static sn_status backward_host(const sn_problem* problem, const sn_layout* layou
                                const int64_t* list_base, int32_t dtype, const sn_backward_buffers& host)
 {
     sn_plan plan;
-    sn_status s = snc_plan_backward(&plan, problem, &shape, dtype);
-    if (s != SN_OK || (s = sn_check_backward_buffers(&plan, layout, &host)) != SN_OK) return s;
-    if ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 && (s = sn_check_backward_finite(&plan, &host)) != SN_OK)
+    sn_status s = snc_plan_call(&plan, problem, &shape, dtype);
+    const size_t es = snc_dtype_size(dtype);
+    if (s != SN_OK || (s = sn_check_backward_buffers(&plan, static_cast<int64_t>(es), layout, &host)) != SN_OK) return s;
+    if ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 &&
+        (s = sn_check_backward_finite(&plan, sn_finder_for(dtype), &host)) != SN_OK)
         return s;
 
-    const size_t q_bytes = sizeof(float) * static_cast<size_t>(plan.q_count);
-    const size_t kv_bytes = sizeof(float) * static_cast<size_t>(plan.kv_count);
+    const size_t q_bytes = es * static_cast<size_t>(plan.q_count);
+    const size_t kv_bytes = es * static_cast<size_t>(plan.kv_count);
     const size_t lse_bytes = sizeof(float) * static_cast<size_t>(plan.lse_count);
     DeviceBuffer dq, dk, dv, dout, dlse, ddout, ddq, ddk, ddv, dsegq, dsegk;
     if ((s = dq.alloc(q_bytes, "q")) != SN_OK || (s = dk.alloc(kv_bytes, "k")) != SN_OK ||
@@ -474,15 +537,15 @@ static sn_status backward_host(const sn_problem* problem, const sn_layout* layou
     plan.query_segment_ids = static_cast<const int32_t*>(dsegq.ptr);
     plan.key_segment_ids = static_cast<const int32_t*>(dsegk.ptr);
     sn_backward_buffers device = host;
-    device.q = static_cast<const float*>(dq.ptr);
-    device.k = static_cast<const float*>(dk.ptr);
-    device.v = static_cast<const float*>(dv.ptr);
-    device.out = static_cast<const float*>(dout.ptr);
+    device.q = dq.ptr;
+    device.k = dk.ptr;
+    device.v = dv.ptr;
+    device.out = dout.ptr;
     device.lse = static_cast<const float*>(dlse.ptr);
-    device.dout = static_cast<const float*>(ddout.ptr);
-    device.dq = static_cast<float*>(ddq.ptr);
-    device.dk = static_cast<float*>(ddk.ptr);
-    device.dv = static_cast<float*>(ddv.ptr);
+    device.dout = ddout.ptr;
+    device.dq = ddq.ptr;
+    device.dk = ddk.ptr;
+    device.dv = ddv.ptr;
     s = launch_backward(backward_plan(plan, *dl, device), nullptr);
     const host_copy copies[] = { { host.dq, ddq.ptr, q_bytes }, { host.dk, ddk.ptr, kv_bytes }, { host.dv, ddv.ptr, kv_bytes } };
     return finish_host_call(s, copies, 3, dl, "snc_attention_backward_host");
@@ -496,9 +559,7 @@ SN_API sn_status snc_attention_backward_host(const sn_problem* problem, const sn
 {
     sn_clear_error();
     const sn_backward_buffers buffers = {
-        static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
-        static_cast<const float*>(out), lse, static_cast<const float*>(dout),
-        static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
+        q, k, v, out, lse, dout, dq, dk, dv,
         q_len, k_len, v_len, out_len, lse_len, dout_len, dq_len, dk_len, dv_len };
     sn_layout_shape shape;
     int64_t* list_base = nullptr;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sn_plan.h"
+#include "sparse_native_cuda.h"
 
 #ifndef INFINITY
 #define INFINITY __builtin_inff()
@@ -20,6 +21,31 @@
 #endif
 
 namespace snc {
+
+// ----- 16-bit storage (f16, bf16): widened exactly to f32 on load, rounded to nearest even once on store.
+#ifdef SNC_EMULATION
+template <int DTYPE>
+__device__ __forceinline__ float widen16(uint16_t bits) { return snc_emu::to_float(DTYPE, bits); }
+template <int DTYPE>
+__device__ __forceinline__ uint16_t narrow16(float x) { return snc_emu::from_float(DTYPE, x); }
+#else
+template <int DTYPE>
+__device__ __forceinline__ float widen16(uint16_t bits)
+{
+    float f;
+    if (DTYPE == SNC_DTYPE_F16) asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(bits));
+    else asm("mov.b32 %0, %1;\n" : "=f"(f) : "r"(static_cast<uint32_t>(bits) << 16)); // bf16: the high half of f32
+    return f;
+}
+template <int DTYPE>
+__device__ __forceinline__ uint16_t narrow16(float x)
+{
+    uint16_t bits;
+    if (DTYPE == SNC_DTYPE_F16) asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(bits) : "f"(x));
+    else asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(bits) : "f"(x));
+    return bits;
+}
+#endif
 
 #ifndef SNC_EMULATION
 // ----- cp.async (sm_80+): 16-byte global -> shared copies that bypass registers, so the next K/V tile

@@ -59,16 +59,6 @@ sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layou
     return SN_OK;
 }
 
-sn_status snc_plan_backward(sn_plan* plan, const sn_problem* problem, const sn_layout_shape* layout, int32_t dtype)
-{
-    const sn_status s = snc_plan_call(plan, problem, layout, dtype);
-    if (s != SN_OK) return s;
-    if (dtype != SNC_DTYPE_F32)
-        return sn_fail(SN_UNSUPPORTED, "dtype = %d (%s): the CUDA backward supports dtype 0 (SNC_DTYPE_F32) only", dtype,
-                       snc_dtype_name(dtype));
-    return SN_OK;
-}
-
 typedef struct snc_named_pointer { const char* name; const void* ptr; } snc_named_pointer;
 
 /* Each pointer non-NULL and 16-byte aligned (the kernels load 16 bytes at a time). */
@@ -109,7 +99,7 @@ sn_status snc_check_backward_device_pointers(const sn_plan* p, const sn_backward
     sized.k_len = sized.v_len = sized.dk_len = sized.dv_len = (size_t)p->kv_count;
     sized.lse_len = (size_t)p->lse_count;
     const sn_layout device_layout = { 0 };
-    sn_status s = sn_check_backward_buffers(p, &device_layout, &sized);
+    sn_status s = sn_check_backward_buffers(p, (int64_t)snc_dtype_size(p->dtype), &device_layout, &sized);
     if (s != SN_OK) return s;
     const snc_named_pointer data[] = { { "q", b->q },       { "k", b->k },   { "v", b->v },
                                        { "out", b->out },   { "dout", b->dout }, { "dq", b->dq },

@@ -1,2 +1,2 @@
 // The CUDA source compiled as C++ for the CPU emulation test (see snc_emu.h); test-only.
-#include "../src/snc_backward_f32.cu"
+#include "../src/snc_backward_simt.cu"

@@ -1,0 +1,62 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace SparseNative.Bench.Common;
+
+/// <summary>
+/// The machine's read bandwidth, STREAM-like: each thread sums its own share of a buffer far larger than the caches with
+/// several independent vector accumulators (a read-only loop: no write traffic, nothing for the hardware to elide). The
+/// yardstick of every decode row's "% of read bandwidth": a decode step is memory bound, and this is what memory can give.
+/// </summary>
+internal static unsafe class ReadBandwidth
+{
+    /// <summary>1 GiB: far beyond any cache, as large as a 128k-token fp32 K/V cache of one layer half.</summary>
+    public const long Bytes = 1L << 30;
+
+    /// <summary>GB/s (10⁹ bytes) read by <paramref name="threads"/> threads together, from the fastest of the runs.</summary>
+    public static double Measure(int threads, int runs = 7)
+    {
+        float* buffer = (float*)NativeMemory.AlignedAlloc((nuint)Bytes, 64);
+        try
+        {
+            long floats = Bytes / sizeof(float);
+            new Span<float>(buffer, (int)Math.Min(floats, int.MaxValue)).Fill(1f);
+            new Span<float>(buffer + int.MaxValue, (int)Math.Max(0, floats - int.MaxValue)).Fill(1f);
+            long share = floats / threads / 64 * 64;
+            nint p = (nint)buffer;
+            var timing = Timing.Measure(() => FmaPeak.RunConcurrently(Worker(p, share, threads), threads), runs, warmup: 2);
+            return (double)share * threads * sizeof(float) / (timing.MinMs * 1e-3) / 1e9;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(buffer);
+        }
+    }
+
+    /// <summary>Each thread takes the next share of the buffer (the counter hands them out, one per thread per run).</summary>
+    private static Func<float> Worker(nint buffer, long share, int threads)
+    {
+        int next = 0;
+        return () =>
+        {
+            int t = Interlocked.Increment(ref next) - 1;
+            return Sum((float*)buffer + t % threads * share, share);
+        };
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Sum(float* p, long count)
+    {
+        int w = Vector<float>.Count;
+        Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (long i = 0; i + 4 * w <= count; i += 4 * w)
+        {
+            a0 += Unsafe.Read<Vector<float>>(p + i);
+            a1 += Unsafe.Read<Vector<float>>(p + i + w);
+            a2 += Unsafe.Read<Vector<float>>(p + i + 2 * w);
+            a3 += Unsafe.Read<Vector<float>>(p + i + 3 * w);
+        }
+        return Vector.Sum(a0 + a1 + (a2 + a3));
+    }
+}
