@@ -185,6 +185,65 @@ static void sn_scores(float* restrict st, const float* restrict k, int64_t token
             sn_qk_tile(1, st + (int64_t)j * ldq + i, k + j * token_stride, token_stride, qt + i, d, ldq);
 }
 
+#if defined(__AVX512BF16__)
+/* The AVX512_BF16 variant: with bfloat16 Q and K, St = K Qt is computed by vdpbf16ps, two products of exact
+ * bfloat16 values per lane and instruction, accumulated in float32. Qp[c2][i] holds query i's pair of channels
+ * (2 c2, 2 c2 + 1) as 32 bits (unscaled: the scale is applied to the sums); K's pairs are read from the tensor. */
+#  include <immintrin.h>
+#  define SN_BF16_DOT 1
+
+static void sn_pack_q_bf16(uint32_t* restrict qp, const uint16_t* restrict q, int64_t token_stride, int32_t rows,
+                           int32_t cols, int32_t d, int32_t ldq)
+{
+    for (int32_t i = 0; i < rows; ++i) {
+        const uint16_t* restrict qr = q + i * token_stride;
+        for (int32_t c2 = 0; c2 < d / 2; ++c2)
+            qp[(int64_t)c2 * ldq + i] = (uint32_t)qr[2 * c2] | (uint32_t)qr[2 * c2 + 1] << 16;
+    }
+    for (int32_t c2 = 0; c2 < d / 2; ++c2)
+        for (int32_t i = rows; i < cols; ++i) qp[(int64_t)c2 * ldq + i] = 0;
+}
+
+/* St[r][0 .. 32) = scale * sum_c K[r][c] Q[c][..] for r < R, from bfloat16 pairs. */
+SN_INLINE void sn_qk_tile_bf16(int R, float* restrict st, const uint16_t* restrict k, int64_t token_stride,
+                               const uint32_t* restrict qp, int32_t d, int32_t ldq, float scale)
+{
+    __m512 acc[SN_TILE_ROWS][2];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int32_t c2 = 0; c2 < d / 2; ++c2) {
+        const uint32_t* qr = qp + (int64_t)c2 * ldq;
+        const __m512bh q0 = (__m512bh)_mm512_loadu_si512(qr), q1 = (__m512bh)_mm512_loadu_si512(qr + 16);
+        for (int r = 0; r < R; ++r) {
+            uint32_t pair;
+            memcpy(&pair, k + r * token_stride + 2 * c2, sizeof pair);
+            const __m512bh kb = (__m512bh)_mm512_set1_epi32((int)pair);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], q0, kb);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], q1, kb);
+        }
+    }
+    const __m512 sv = _mm512_set1_ps(scale);
+    for (int r = 0; r < R; ++r) {
+        _mm512_storeu_ps(st + (int64_t)r * ldq, _mm512_mul_ps(acc[r][0], sv));
+        _mm512_storeu_ps(st + (int64_t)r * ldq + 16, _mm512_mul_ps(acc[r][1], sv));
+    }
+}
+
+static void sn_scores_bf16(float* restrict st, const uint16_t* restrict k, int64_t token_stride, int32_t keys,
+                           const uint32_t* restrict qp, int32_t cols, int32_t d, int32_t ldq, float scale)
+{
+    int32_t j = 0;
+    for (; j + SN_TILE_ROWS <= keys; j += SN_TILE_ROWS)
+        for (int32_t i = 0; i < cols; i += SN_TILE_COLS)
+            sn_qk_tile_bf16(SN_TILE_ROWS, st + (int64_t)j * ldq + i, k + j * token_stride, token_stride, qp + i, d, ldq,
+                            scale);
+    for (; j < keys; ++j)
+        for (int32_t i = 0; i < cols; i += SN_TILE_COLS)
+            sn_qk_tile_bf16(1, st + (int64_t)j * ldq + i, k + j * token_stride, token_stride, qp + i, d, ldq, scale);
+}
+#else
+#  define SN_BF16_DOT 0
+#endif
+
 /* Sets St[j][i] = -infinity where key c0 + j may not be seen by query r0 + i. */
 static void sn_mask(float* restrict st, int32_t keys, int32_t cols, int32_t ldq, int causal,
                     int64_t first_query, int64_t first_key, int64_t causal_offset,
@@ -339,6 +398,12 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
     const size_t q_size = p->dtype == SN_DTYPE_F32 ? sizeof(float) : sizeof(uint16_t);
     const size_t kv_size = p->kv_dtype == SN_DTYPE_F32 ? sizeof(float) : sizeof(uint16_t);
     const int64_t q_offset = b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
+    const int bf16_dot = SN_BF16_DOT && p->dtype == SN_DTYPE_BF16 && p->kv_dtype == SN_DTYPE_BF16;
+#if SN_BF16_DOT
+    if (bf16_dot)
+        sn_pack_q_bf16((uint32_t*)(void*)s.qt, (const uint16_t*)p->q + q_offset, p->q_token_stride, rows, cols, d, ldq);
+    else
+#endif
     /* O's scratch is free until it is zeroed below: it holds each query row as it is widened. */
     sn_pack_q(s.qt, (const char*)p->q + (size_t)q_offset * q_size, p->dtype, q_size, p->q_token_stride, rows, cols,
               d, ldq, p->scale, s.o);
@@ -388,15 +453,23 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
         const float* v = (const float*)(const void*)v_rows;
         int64_t kv_stride = p->kv_token_stride;
         if (p->kv_dtype != SN_DTYPE_F32) {
-            /* A float16/bfloat16 block is widened once into scratch; the products then read float32 rows. */
+            /* A float16/bfloat16 block is widened once into scratch; the products then read float32 rows (the
+             * bfloat16 dot product reads K's pairs in place). */
             for (int32_t j = 0; j < keys; ++j) {
-                sn_widen_row(s.kw + (int64_t)j * d, k_rows + (size_t)(j * p->kv_token_stride) * kv_size, p->kv_dtype, d);
+                if (!bf16_dot)
+                    sn_widen_row(s.kw + (int64_t)j * d, k_rows + (size_t)(j * p->kv_token_stride) * kv_size, p->kv_dtype, d);
                 sn_widen_row(s.vw + (int64_t)j * d, v_rows + (size_t)(j * p->kv_token_stride) * kv_size, p->kv_dtype, d);
             }
             k = s.kw;
             v = s.vw;
             kv_stride = d;
         }
+#if SN_BF16_DOT
+        if (bf16_dot)
+            sn_scores_bf16(s.st, (const uint16_t*)(const void*)k_rows, p->kv_token_stride, keys, (const uint32_t*)(void*)s.qt,
+                           cols, d, ldq, p->scale);
+        else
+#endif
         sn_scores(s.st, k, kv_stride, keys, s.qt, cols, d, ldq);
         if (need_mask)
             sn_mask(s.st, keys, cols, ldq, p->causal, r0, c0, p->causal_offset, s.segq, segk);
