@@ -29,6 +29,7 @@ internal static unsafe class AbiCheck
         nameof(SnProblem.QueryLength), nameof(SnProblem.KeyLength), nameof(SnProblem.HeadDim),
         nameof(SnProblem.Format), nameof(SnProblem.Flags), nameof(SnProblem.Scale),
         nameof(SnProblem.NumThreads), nameof(SnProblem.QuerySegmentIds), nameof(SnProblem.KeySegmentIds),
+        nameof(SnProblem.QDtype), nameof(SnProblem.KDtype), nameof(SnProblem.VDtype), nameof(SnProblem.OutDtype),
     ];
 
     /// <summary>Null if the library matches <paramref name="contract"/>; otherwise the reason. Never throws.</summary>

@@ -46,6 +46,19 @@ public enum SnFormat
     Bshd = 1,
 }
 
+/// <summary>Element types of the tensors (<c>enum sn_dtype</c>; the same values as the CUDA library's <c>snc_dtype</c>).</summary>
+public enum SnDtype
+{
+    /// <summary>IEEE float32 (<c>SN_DTYPE_F32</c>).</summary>
+    F32 = 0,
+
+    /// <summary>IEEE binary16 (<c>SN_DTYPE_F16</c>).</summary>
+    F16 = 1,
+
+    /// <summary>bfloat16, the upper 16 bits of a float32 (<c>SN_DTYPE_BF16</c>).</summary>
+    BF16 = 2,
+}
+
 /// <summary>Option bits of <see cref="SnProblem.Flags"/> (<c>enum sn_flags</c>).</summary>
 [Flags]
 public enum SnFlags

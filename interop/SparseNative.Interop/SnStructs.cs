@@ -75,4 +75,16 @@ public unsafe struct SnProblem
 
     /// <summary>Null, or [B, Lk] segment ids; query i and key j attend only if their ids are equal.</summary>
     public int* KeySegmentIds;
+
+    /// <summary>Element type of q (the same as <see cref="OutDtype"/> for <c>sn_attention_forward</c>); 0, float32, when zeroed.</summary>
+    public SnDtype QDtype;
+
+    /// <summary>Element type of k (the same as <see cref="VDtype"/>).</summary>
+    public SnDtype KDtype;
+
+    /// <summary>Element type of v.</summary>
+    public SnDtype VDtype;
+
+    /// <summary>Element type of out.</summary>
+    public SnDtype OutDtype;
 }

@@ -12,26 +12,41 @@ public static unsafe class SparseNativeApi
     /// </summary>
     /// <param name="problem">Shape and options.</param>
     /// <param name="layout">Block layout.</param>
-    /// <param name="q">[B, Hq, Lq, d] in problem.Format.</param>
-    /// <param name="k">[B, Hkv, Lk, d].</param>
-    /// <param name="v">[B, Hkv, Lk, d].</param>
-    /// <param name="output">[B, Hq, Lq, d]; must not overlap the inputs.</param>
+    /// <param name="q">[B, Hq, Lq, d] in problem.Format, elements of problem.QDtype (float, Half, or ushort bfloat16 bits).</param>
+    /// <param name="k">[B, Hkv, Lk, d], elements of problem.KDtype.</param>
+    /// <param name="v">[B, Hkv, Lk, d], elements of problem.VDtype.</param>
+    /// <param name="output">[B, Hq, Lq, d], elements of problem.OutDtype; must not overlap the inputs.</param>
     /// <param name="lse">Empty, or [B, Hq, Lq] log-sum-exp (natural log; -infinity for rows with no key).</param>
     /// <exception cref="SparseNativeException">The native side refused the arguments or failed.</exception>
-    public static void AttentionForward(in SnProblem problem, in SnLayout layout, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
-                                        ReadOnlySpan<float> v, Span<float> output, Span<float> lse)
+    public static void AttentionForward<TQuery, TKeyValue>(in SnProblem problem, in SnLayout layout, ReadOnlySpan<TQuery> q,
+        ReadOnlySpan<TKeyValue> k, ReadOnlySpan<TKeyValue> v, Span<TQuery> output, Span<float> lse)
+        where TQuery : unmanaged
+        where TKeyValue : unmanaged
+    {
+        fixed (TQuery* qp = q)
+        fixed (TKeyValue* kp = k)
+        fixed (TKeyValue* vp = v)
+        fixed (TQuery* op = output)
+        {
+            AttentionForward(problem, layout, qp, (nuint)q.Length, kp, (nuint)k.Length, vp, (nuint)v.Length, op,
+                (nuint)output.Length, lse);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AttentionForward{TQuery, TKeyValue}"/> on pinned memory: lengths are element counts of the problem's dtypes.
+    /// </summary>
+    /// <exception cref="SparseNativeException">The native side refused the arguments or failed.</exception>
+    public static void AttentionForward(in SnProblem problem, in SnLayout layout, void* q, nuint qLength, void* k, nuint kLength,
+        void* v, nuint vLength, void* output, nuint outputLength, Span<float> lse)
     {
         SnStatus status;
         fixed (SnProblem* p = &problem)
         fixed (SnLayout* l = &layout)
-        fixed (float* qp = q)
-        fixed (float* kp = k)
-        fixed (float* vp = v)
-        fixed (float* op = output)
         fixed (float* lp = lse)
         {
-            status = SparseNativeMethods.sn_attention_forward(p, l, qp, (nuint)q.Length, kp, (nuint)k.Length, vp,
-                (nuint)v.Length, op, (nuint)output.Length, lp, (nuint)lse.Length);
+            status = SparseNativeMethods.sn_attention_forward(p, l, q, qLength, k, kLength, v, vLength, output, outputLength,
+                lp, (nuint)lse.Length);
         }
         NativeStatus.ThrowIfFailed(status);
     }

@@ -15,7 +15,7 @@ public static unsafe partial class SparseNativeMethods
     public const string LibraryName = "sparsenative";
 
     /// <summary>The <c>SN_ABI_VERSION</c> these bindings mirror; the loader refuses any other.</summary>
-    public const int AbiVersion = 3;
+    public const int AbiVersion = 4;
 
     // An explicit static constructor (no beforefieldinit) runs before the first call of any method here,
     // so the resolver is always in place before the runtime resolves the first import.
@@ -42,15 +42,15 @@ public static unsafe partial class SparseNativeMethods
     [LibraryImport(LibraryName, EntryPoint = "sn_struct_layout")]
     public static partial int sn_struct_layout(SnStructId which, int* size, int* offsets, int maxOffsets);
 
-    /// <summary><c>sn_attention_forward</c>: lengths are element counts; <paramref name="lse"/> may be null
-    /// (then <paramref name="lseLength"/> must be 0).</summary>
+    /// <summary><c>sn_attention_forward</c>: the tensors hold elements of the problem's dtypes; lengths are element
+    /// counts; <paramref name="lse"/> (float32) may be null (then <paramref name="lseLength"/> must be 0).</summary>
     [LibraryImport(LibraryName, EntryPoint = "sn_attention_forward")]
     public static partial SnStatus sn_attention_forward(
         SnProblem* problem, SnLayout* layout,
-        float* q, nuint qLength,
-        float* k, nuint kLength,
-        float* v, nuint vLength,
-        float* output, nuint outputLength,
+        void* q, nuint qLength,
+        void* k, nuint kLength,
+        void* v, nuint vLength,
+        void* output, nuint outputLength,
         float* lse, nuint lseLength);
 
     /// <summary><c>sn_attention_backward</c>: lengths are element counts; every buffer is required (lse included).</summary>

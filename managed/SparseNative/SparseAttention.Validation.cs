@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using SparseNative.Dispatch;
+using SparseNative.Elements;
 
 namespace SparseNative;
 
@@ -41,26 +42,39 @@ public static partial class SparseAttention
 
     /// <summary><see cref="ValidateSettings"/>, then the host tensors: lengths, no overlap, and (unless turned off) finite values.</summary>
     internal static AttentionProblem CreateProblem(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        Span<float> o, Span<float> lse, AttentionShape shape, BlockLayout layout, AttentionOptions options)
+        Span<float> o, Span<float> lse, AttentionShape shape, BlockLayout layout, AttentionOptions options) =>
+        CreateProblem<float, float>(q, k, v, o, lse, shape, layout, options);
+
+    /// <summary>
+    /// <see cref="CreateProblem(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, AttentionShape, BlockLayout, AttentionOptions)"/>
+    /// for tensors of float, <see cref="Half"/> or <see cref="BFloat16"/> elements (Q and O of one type, K and V of one type).
+    /// </summary>
+    internal static AttentionProblem CreateProblem<TQ, TKV>(ReadOnlySpan<TQ> q, ReadOnlySpan<TKV> k, ReadOnlySpan<TKV> v,
+        Span<TQ> o, Span<float> lse, AttentionShape shape, BlockLayout layout, AttentionOptions options)
+        where TQ : unmanaged
+        where TKV : unmanaged
     {
+        var types = new TensorTypes(ElementTypes.Of<TQ>("query"), ElementTypes.Of<TKV>("key"));
         var settings = ValidateSettings(shape, layout, options);
 
         TensorLengths(shape, q.Length, k.Length, v.Length, o.Length, lse.IsEmpty ? null : lse.Length);
 
+        ReadOnlySpan<byte> qb = MemoryMarshal.AsBytes(q), kb = MemoryMarshal.AsBytes(k), vb = MemoryMarshal.AsBytes(v);
+        Span<byte> ob = MemoryMarshal.AsBytes(o), lseb = MemoryMarshal.AsBytes(lse);
         // An output that overlaps an input would be read after it is written: a silent wrong answer.
-        if (o.Overlaps(q) || o.Overlaps(k) || o.Overlaps(v))
+        if (ob.Overlaps(qb) || ob.Overlaps(kb) || ob.Overlaps(vb))
             throw new ArgumentException("output overlaps query, key or value; it must be a separate buffer.", "output");
-        if (!lse.IsEmpty && (lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(o)))
+        if (!lse.IsEmpty && (lseb.Overlaps(qb) || lseb.Overlaps(kb) || lseb.Overlaps(vb) || lseb.Overlaps(ob)))
             throw new ArgumentException("logSumExp overlaps another tensor; it must be a separate buffer.", "logSumExp");
         // The segment ids are read by every work item, after others wrote their outputs. (The layout's arrays belong to
         // the BlockLayout, which copies what it is built from, so no caller span can alias them.)
-        SegmentsApart(MemoryMarshal.AsBytes(o), "output", settings);
-        SegmentsApart(MemoryMarshal.AsBytes(lse), "logSumExp", settings);
+        SegmentsApart(ob, "output", settings);
+        SegmentsApart(lseb, "logSumExp", settings);
 
         if (options.CheckFinite)
             InputRange(Finite(q, "query", shape.HeadDim), Finite(k, "key", shape.HeadDim), Finite(v, "value", shape.HeadDim),
                 shape, settings.Scale);
-        return new AttentionProblem(q, k, v, o, lse, settings);
+        return new AttentionProblem(qb, kb, vb, ob, lse, settings, types);
     }
 
     private static void SegmentsApart(ReadOnlySpan<byte> output, string name, in ProblemSettings settings)
@@ -103,20 +117,54 @@ public static partial class SparseAttention
 
     /// <summary>
     /// Throws unless every element is finite; returns the largest magnitude. One vectorised pass over the bit patterns with
-    /// the sign cleared: finite floats order like those integers and NaN/∞ (an all-ones exponent) lie above all of them, so
+    /// the sign cleared: finite values order like those integers and NaN/∞ (an all-ones exponent) lie above all of them, so
     /// an integer max finds both (a little dearer than a sum, half the cost of TensorPrimitives.MaxMagnitude, which must
-    /// order NaN). Only a tensor that holds a bad value is rescanned element by element for the message.
+    /// order NaN). The same holds for float16 and bfloat16 over 16-bit patterns. Only a tensor that holds a bad value is
+    /// rescanned element by element for the message.
     /// </summary>
-    private static float Finite(ReadOnlySpan<float> x, string name, int headDim)
+    private static float Finite<T>(ReadOnlySpan<T> x, string name, int headDim) where T : unmanaged
     {
-        int top = LargestMagnitudeBits(MemoryMarshal.Cast<float, int>(x));
-        if (top < 0x7F800000) return BitConverter.Int32BitsToSingle(top);
+        float top;
+        if (typeof(T) == typeof(float))
+        {
+            int bits = LargestMagnitudeBits(MemoryMarshal.Cast<T, int>(x));
+            top = BitConverter.Int32BitsToSingle(bits);
+        }
+        else
+        {
+            ushort bits = LargestMagnitudeBits16(MemoryMarshal.Cast<T, ushort>(x));
+            top = typeof(T) == typeof(Half) ? (float)BitConverter.UInt16BitsToHalf(bits) : BFloat16.FromBits(bits);
+        }
+        if (float.IsFinite(top)) return top;
         for (int i = 0; i < x.Length; i++)
-            if (!float.IsFinite(x[i]))
+        {
+            float xi = ToSingle(x[i]);
+            if (!float.IsFinite(xi))
                 throw new ArgumentException(
-                    $"{name}[{i}] (token row {i / headDim}, feature {i % headDim}) is {x[i]}; inputs must be finite " +
+                    $"{name}[{i}] (token row {i / headDim}, feature {i % headDim}) is {xi}; inputs must be finite " +
                     "(set AttentionOptions.CheckFinite = false to skip this check).", name);
+        }
         throw new InvalidOperationException("unreachable: the scan saw a non-finite value that the rescan did not");
+    }
+
+    private static float ToSingle<T>(T x) where T : unmanaged =>
+        typeof(T) == typeof(float) ? (float)(object)x : typeof(T) == typeof(Half) ? (float)(Half)(object)x : (BFloat16)(object)x;
+
+    private static ushort LargestMagnitudeBits16(ReadOnlySpan<ushort> bits)
+    {
+        var mask = new Vector<ushort>(0x7FFF);
+        Vector<ushort> a0 = Vector<ushort>.Zero, a1 = a0;
+        int w = Vector<ushort>.Count, i = 0;
+        for (; i + 2 * w <= bits.Length; i += 2 * w)
+        {
+            a0 = Vector.Max(a0, new Vector<ushort>(bits.Slice(i)) & mask);
+            a1 = Vector.Max(a1, new Vector<ushort>(bits.Slice(i + w)) & mask);
+        }
+        var a = Vector.Max(a0, a1);
+        int top = 0;
+        for (int lane = 0; lane < w; lane++) top = Math.Max(top, a[lane]);
+        for (; i < bits.Length; i++) top = Math.Max(top, bits[i] & 0x7FFF);
+        return (ushort)top;
     }
 
     private static int LargestMagnitudeBits(ReadOnlySpan<int> bits)

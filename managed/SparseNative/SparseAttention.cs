@@ -40,6 +40,26 @@ public static partial class SparseAttention
         return Run(problem, options.Backend);
     }
 
+    /// <summary>
+    /// <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, AttentionShape, BlockLayout, AttentionOptions?, Span{float})"/>
+    /// for half-precision tensors: Q and O of one element type, K and V of one, each <see cref="float"/>, <see cref="Half"/>
+    /// (IEEE float16) or <see cref="BFloat16"/> — all float16, all bfloat16, or a float32 Q and O over a float16 or bfloat16
+    /// KV cache, for instance. The inputs are read exactly; scores, softmax, accumulation and <paramref name="logSumExp"/>
+    /// are float32 (log-sum-exp is float32 whatever the tensors' type), and the output is rounded once, to nearest even.
+    /// Backends that take only float32 (see <see cref="Backends"/>) are skipped by <see cref="Backend.Auto"/> and refused by name.
+    /// </summary>
+    /// <exception cref="ArgumentException">As for the float32 overload; also an element type other than these three.</exception>
+    public static Backend Forward<TQueryOutput, TKeyValue>(ReadOnlySpan<TQueryOutput> query, ReadOnlySpan<TKeyValue> key,
+        ReadOnlySpan<TKeyValue> value, Span<TQueryOutput> output, AttentionShape shape, BlockLayout layout,
+        AttentionOptions? options = null, Span<float> logSumExp = default)
+        where TQueryOutput : unmanaged
+        where TKeyValue : unmanaged
+    {
+        options ??= AttentionOptions.Default;
+        var problem = CreateProblem(query, key, value, output, logSumExp, shape, layout, options);
+        return Run(problem, options.Backend);
+    }
+
     /// <summary>The backend <see cref="Forward"/> would use for this problem (same checks and rules, no computation).</summary>
     public static Backend SelectBackend(AttentionShape shape, BlockLayout layout, AttentionOptions? options = null)
     {
@@ -76,7 +96,9 @@ public static partial class SparseAttention
                       $"Vector256: {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}, Vector128: {System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated}");
         sb.AppendLine("Backends:");
         foreach (var info in Backends) sb.AppendLine($"  {info}");
-        sb.AppendLine($"Auto tries, in order: {string.Join(" > ", BackendRegistry.AutoOrder)} (first available that supports the problem).");
+        // One line (tools pick it out by its start), one order per element type of K and V.
+        sb.AppendLine("Auto tries, in order (first available that supports the problem): " + string.Join("; ",
+            BackendRegistry.AutoOrderByKeyValueType.Select(e => $"{Elements.ElementTypes.Name(e.Key)} K/V: {string.Join(" > ", e.Value)}")) + ".");
         string? env = Environment.GetEnvironmentVariable("SPARSENATIVE_BACKEND");
         sb.AppendLine(string.IsNullOrWhiteSpace(env) ? "SPARSENATIVE_BACKEND: not set" : $"SPARSENATIVE_BACKEND={env}: Auto is replaced by this backend.");
         return sb.ToString();

@@ -41,8 +41,10 @@ extern "C" {
 
 /* Version of this binary interface (structs, signatures, semantics). */
 /* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)").
- * 3: sn_attention_backward. */
-#define SN_ABI_VERSION 3
+ * 3: sn_attention_backward.
+ * 4: an element type per tensor (sn_problem.q_dtype, k_dtype, v_dtype, out_dtype; sn_attention_forward takes
+ *    const void* tensors). */
+#define SN_ABI_VERSION 4
 
 /* ---------------------------------------------------------------------------------------------------
  * Status codes
@@ -86,6 +88,14 @@ enum sn_flags {
                                     against a long cache). The call still succeeds and writes every
                                     element; the rows that read a non-finite value, or values past the
                                     range bounds, are unspecified (NaN, infinity), all others exact   */
+};
+
+/* sn_problem.q_dtype, k_dtype, v_dtype, out_dtype: the element type of each tensor (the CUDA library's snc_dtype
+ * values). Lengths stay counts of elements. */
+enum sn_dtype {
+    SN_DTYPE_F32 = 0,  /* IEEE float32                                                                  */
+    SN_DTYPE_F16 = 1,  /* IEEE binary16                                                                 */
+    SN_DTYPE_BF16 = 2  /* bfloat16: the upper 16 bits of a float32                                      */
 };
 
 /* Identifiers for sn_struct_layout(). */
@@ -140,7 +150,12 @@ typedef struct sn_layout {
  *                   pool serves another call runs on its calling thread alone. Results are bitwise identical for every thread count.
  *  query_segment_ids, key_segment_ids   both NULL, or both non-NULL: int32 [batch, query_length] and
  *                   [batch, key_length]; query i and key j attend only if their ids are equal. Their
- *                   lengths are not passed, so they cannot be checked: each must hold batch * length ids. */
+ *                   lengths are not passed, so they cannot be checked: each must hold batch * length ids.
+ *  q_dtype, k_dtype, v_dtype, out_dtype   sn_dtype values (0, the float32 of ABI 3 and before, for a zeroed
+ *                   struct). sn_attention_forward takes q and out of one type and k and v of one type (any of the
+ *                   three each; SN_UNSUPPORTED otherwise): the inputs are widened exactly, scores, softmax, sums and
+ *                   lse are float32, and a float16/bfloat16 out is rounded once to nearest even. sn_attention_backward
+ *                   and the CUDA library (whose calls take their element type as an argument) require all four 0. */
 typedef struct sn_problem {
     int32_t batch;
     int32_t query_heads;
@@ -154,6 +169,10 @@ typedef struct sn_problem {
     int32_t num_threads;
     const int32_t* query_segment_ids;
     const int32_t* key_segment_ids;
+    int32_t q_dtype;
+    int32_t k_dtype;
+    int32_t v_dtype;
+    int32_t out_dtype;
 } sn_problem;
 
 /* ---------------------------------------------------------------------------------------------------
@@ -186,6 +205,7 @@ SN_API int32_t sn_struct_layout(int32_t which, int32_t* size, int32_t* offsets, 
  * ------------------------------------------------------------------------------------------------- */
 
 /* Block-sparse attention forward pass (docs/SEMANTICS.md).
+ * The tensors hold elements of problem->q_dtype, k_dtype, v_dtype and out_dtype; lse is always float32.
  *  q    [B, Hq, Lq, d] in problem->format, q_len >= B*Hq*Lq*d elements
  *  k, v [B, Hkv, Lk, d], k_len and v_len >= B*Hkv*Lk*d
  *  out  [B, Hq, Lq, d], out_len >= B*Hq*Lq*d; must not overlap q, k, v or lse
@@ -193,10 +213,10 @@ SN_API int32_t sn_struct_layout(int32_t which, int32_t* size, int32_t* offsets, 
  * Elements beyond the required counts are neither read nor written. A query row with no allowed key
  * gets out = 0 and lse = -infinity. On failure nothing is guaranteed about out and lse. */
 SN_API sn_status sn_attention_forward(const sn_problem* problem, const sn_layout* layout,
-                                      const float* q, size_t q_len,
-                                      const float* k, size_t k_len,
-                                      const float* v, size_t v_len,
-                                      float* out, size_t out_len,
+                                      const void* q, size_t q_len,
+                                      const void* k, size_t k_len,
+                                      const void* v, size_t v_len,
+                                      void* out, size_t out_len,
                                       float* lse, size_t lse_len);
 
 /* Block-sparse attention backward pass (docs/SEMANTICS.md, "Backward pass"): the gradients of a loss with

@@ -17,6 +17,7 @@ static const sn_backward_kernel* sn_select_backward_kernel(void)
 {
     const char* name = sn_select_kernel()->name;
 #if defined(SN_HAVE_X86_VARIANTS)
+    if (strcmp(name, sn_backward_kernel_avx512bf16.name) == 0) return &sn_backward_kernel_avx512bf16;
     if (strcmp(name, sn_backward_kernel_avx512.name) == 0) return &sn_backward_kernel_avx512;
     if (strcmp(name, sn_backward_kernel_avx2.name) == 0) return &sn_backward_kernel_avx2;
 #endif
@@ -58,7 +59,9 @@ SN_API sn_status sn_attention_backward(const sn_problem* problem, const sn_layou
     sn_layout_shape shape;
     int64_t* list_base = NULL;
     sn_status st = sn_check_problem(problem);
-    if (st != SN_OK || (st = sn_validate_layout(layout, problem, &shape, &list_base)) != SN_OK) return st;
+    if (st != SN_OK || (st = sn_check_float32_only(problem, "sn_attention_backward")) != SN_OK ||
+        (st = sn_validate_layout(layout, problem, &shape, &list_base)) != SN_OK)
+        return st;
     sn_plan plan;
     sn_plan_init(&plan, problem, &shape, SN_DTYPE_F32);
     if ((st = sn_check_backward_buffers(&plan, (int64_t)sizeof(float), layout, &buffers)) != SN_OK ||

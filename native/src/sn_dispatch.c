@@ -27,23 +27,32 @@ static int sn_cpu_has_avx512(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
+/* AVX512_BF16 (vdpbf16ps), on top of the AVX-512 variant's set. */
+static int sn_cpu_has_avx512bf16(void)
+{
+    return sn_cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+}
+
+/* F16C (float16 rows) comes with every AVX2 CPU in practice; it is checked all the same. */
 static int sn_cpu_has_avx2(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 #endif
 
 static void sn_select(void)
 {
     /* Variants from best to worst; SPARSENATIVE_ISA names the best one allowed. */
-    const sn_kernel* candidates[3];
-    int supported[3];
+    const sn_kernel* candidates[4];
+    int supported[4];
     int count = 0;
 #if defined(SN_HAVE_X86_VARIANTS)
+    candidates[count] = &sn_kernel_avx512bf16;
+    supported[count++] = sn_cpu_has_avx512bf16();
     candidates[count] = &sn_kernel_avx512;
     supported[count++] = sn_cpu_has_avx512();
     candidates[count] = &sn_kernel_avx2;

@@ -21,17 +21,23 @@ static void sn_forward_item(const void* context, void* scratch, int64_t item)
 
 /* Every check, then the plan; on success *list_base is the plan's list starts (the caller frees it). */
 static sn_status sn_plan_build(sn_plan* plan, int64_t** list_base, const sn_problem* problem, const sn_layout* layout,
-                               const float* q, size_t q_len, const float* k, size_t k_len, const float* v,
-                               size_t v_len, float* out, size_t out_len, float* lse, size_t lse_len)
+                               const void* q, size_t q_len, const void* k, size_t k_len, const void* v,
+                               size_t v_len, void* out, size_t out_len, float* lse, size_t lse_len)
 {
     sn_layout_shape shape;
     sn_status st = sn_check_problem(problem);
-    if (st != SN_OK || (st = sn_validate_layout(layout, problem, &shape, list_base)) != SN_OK) return st;
-    sn_plan_init(plan, problem, &shape, SN_DTYPE_F32);
+    if (st != SN_OK) return st;
+    if (problem->k_dtype != problem->v_dtype || problem->q_dtype != problem->out_dtype)
+        return sn_fail(SN_UNSUPPORTED,
+                       "problem->q_dtype/k_dtype/v_dtype/out_dtype = %d/%d/%d/%d: q and out must share one type, "
+                       "k and v another",
+                       problem->q_dtype, problem->k_dtype, problem->v_dtype, problem->out_dtype);
+    if ((st = sn_validate_layout(layout, problem, &shape, list_base)) != SN_OK) return st;
+    sn_plan_init(plan, problem, &shape, problem->q_dtype);
+    plan->kv_dtype = problem->k_dtype;
     if ((st = sn_check_buffers(plan, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len)) != SN_OK ||
-        (st = sn_check_overlaps(plan, sizeof(float), q, k, v, out, lse, layout)) != SN_OK ||
-        ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 &&
-         (st = sn_check_finite_inputs(plan, sn_find_non_finite_f32, q, k, v)) != SN_OK)) {
+        (st = sn_check_overlaps(plan, q, k, v, out, lse, layout)) != SN_OK ||
+        ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 && (st = sn_check_finite_inputs(plan, q, k, v)) != SN_OK)) {
         free(*list_base);
         *list_base = NULL;
         return st;
@@ -48,10 +54,10 @@ static sn_status sn_plan_build(sn_plan* plan, int64_t** list_base, const sn_prob
 }
 
 SN_API sn_status sn_attention_forward(const sn_problem* problem, const sn_layout* layout,
-                                      const float* q, size_t q_len,
-                                      const float* k, size_t k_len,
-                                      const float* v, size_t v_len,
-                                      float* out, size_t out_len,
+                                      const void* q, size_t q_len,
+                                      const void* k, size_t k_len,
+                                      const void* v, size_t v_len,
+                                      void* out, size_t out_len,
                                       float* lse, size_t lse_len)
 {
     sn_clear_error();

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "sn_exp.h"
+#include "sn_half_rows.h"
 #include "sn_kernel.h"
 #include "sn_kernel_variant.h"
 
@@ -103,6 +104,8 @@ typedef struct sn_scratch {
     float* shift;  /* [ldq]     the max used for exp (0 where the max is still -inf)    */
     float* lsum;   /* [ldq]     this block's sum                                        */
     int32_t* segq; /* [ldq]     query segment ids of the block                          */
+    float* kw;     /* [bs][d]   a float16/bfloat16 key block widened (absent for float32)  */
+    float* vw;     /* [bs][d]   the same for values                                     */
 } sn_scratch;
 
 static size_t sn_region(size_t floats)
@@ -114,12 +117,13 @@ static size_t sn_layout_scratch(const sn_plan* p, sn_scratch* s, char* base)
 {
     const size_t bs = (size_t)p->block_size, d = (size_t)p->head_dim;
     const size_t ldq = (size_t)sn_round_up(p->block_size, SN_TILE_COLS);
-    const size_t sizes[10] = { d * ldq, bs * ldq, bs * d, ldq, ldq, ldq, ldq, ldq, ldq, ldq };
-    float** slots[9] = { &s->qt, &s->st, &s->o, &s->m, &s->l, &s->alpha, &s->mx, &s->shift, &s->lsum };
+    const size_t widened = p->kv_dtype == SN_DTYPE_F32 ? 0 : bs * d;
+    const size_t sizes[12] = { d * ldq, bs * ldq, bs * d, ldq, ldq, ldq, ldq, ldq, ldq, ldq, widened, widened };
+    float** slots[12] = { &s->qt, &s->st, &s->o, &s->m, &s->l, &s->alpha, &s->mx, &s->shift, &s->lsum, NULL, &s->kw, &s->vw };
     size_t offset = 0;
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < 12; ++i) {
         if (base != NULL) {
-            if (i < 9) *slots[i] = (float*)(void*)(base + offset);
+            if (i != 9) *slots[i] = (float*)(void*)(base + offset);
             else s->segq = (int32_t*)(void*)(base + offset);
         }
         offset += sn_region(sizes[i]);
@@ -133,13 +137,14 @@ static size_t sn_scratch_bytes(const sn_plan* p)
     return sn_layout_scratch(p, &unused, NULL);
 }
 
-/* Qt[c][i] = scale * Q[r0 + i][c] for i < rows, 0 for rows <= i < cols. */
-static void sn_pack_q(float* restrict qt, const float* restrict q, int64_t token_stride, int32_t rows,
-                      int32_t cols, int32_t d, int32_t ldq, float scale)
+/* Qt[c][i] = scale * Q[r0 + i][c] for i < rows, 0 for rows <= i < cols. Q holds elements of dtype (of
+ * `size` bytes); each row is widened into `row` (d floats) first. */
+static void sn_pack_q(float* restrict qt, const char* restrict q, int32_t dtype, size_t size, int64_t token_stride,
+                      int32_t rows, int32_t cols, int32_t d, int32_t ldq, float scale, float* restrict row)
 {
     for (int32_t i = 0; i < rows; ++i) {
-        const float* restrict qr = q + i * token_stride;
-        for (int32_t c = 0; c < d; ++c) qt[(int64_t)c * ldq + i] = scale * qr[c];
+        sn_widen_row(row, q + (size_t)(i * token_stride) * size, dtype, d);
+        for (int32_t c = 0; c < d; ++c) qt[(int64_t)c * ldq + i] = scale * row[c];
     }
     for (int32_t c = 0; c < d; ++c)
         for (int32_t i = rows; i < cols; ++i) qt[(int64_t)c * ldq + i] = 0.0f;
@@ -179,6 +184,65 @@ static void sn_scores(float* restrict st, const float* restrict k, int64_t token
         for (int32_t i = 0; i < cols; i += SN_TILE_COLS)
             sn_qk_tile(1, st + (int64_t)j * ldq + i, k + j * token_stride, token_stride, qt + i, d, ldq);
 }
+
+#if defined(__AVX512BF16__)
+/* The AVX512_BF16 variant: with bfloat16 Q and K, St = K Qt is computed by vdpbf16ps, two products of exact
+ * bfloat16 values per lane and instruction, accumulated in float32. Qp[c2][i] holds query i's pair of channels
+ * (2 c2, 2 c2 + 1) as 32 bits (unscaled: the scale is applied to the sums); K's pairs are read from the tensor. */
+#  include <immintrin.h>
+#  define SN_BF16_DOT 1
+
+static void sn_pack_q_bf16(uint32_t* restrict qp, const uint16_t* restrict q, int64_t token_stride, int32_t rows,
+                           int32_t cols, int32_t d, int32_t ldq)
+{
+    for (int32_t i = 0; i < rows; ++i) {
+        const uint16_t* restrict qr = q + i * token_stride;
+        for (int32_t c2 = 0; c2 < d / 2; ++c2)
+            qp[(int64_t)c2 * ldq + i] = (uint32_t)qr[2 * c2] | (uint32_t)qr[2 * c2 + 1] << 16;
+    }
+    for (int32_t c2 = 0; c2 < d / 2; ++c2)
+        for (int32_t i = rows; i < cols; ++i) qp[(int64_t)c2 * ldq + i] = 0;
+}
+
+/* St[r][0 .. 32) = scale * sum_c K[r][c] Q[c][..] for r < R, from bfloat16 pairs. */
+SN_INLINE void sn_qk_tile_bf16(int R, float* restrict st, const uint16_t* restrict k, int64_t token_stride,
+                               const uint32_t* restrict qp, int32_t d, int32_t ldq, float scale)
+{
+    __m512 acc[SN_TILE_ROWS][2];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int32_t c2 = 0; c2 < d / 2; ++c2) {
+        const uint32_t* qr = qp + (int64_t)c2 * ldq;
+        const __m512bh q0 = (__m512bh)_mm512_loadu_si512(qr), q1 = (__m512bh)_mm512_loadu_si512(qr + 16);
+        for (int r = 0; r < R; ++r) {
+            uint32_t pair;
+            memcpy(&pair, k + r * token_stride + 2 * c2, sizeof pair);
+            const __m512bh kb = (__m512bh)_mm512_set1_epi32((int)pair);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], q0, kb);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], q1, kb);
+        }
+    }
+    const __m512 sv = _mm512_set1_ps(scale);
+    for (int r = 0; r < R; ++r) {
+        _mm512_storeu_ps(st + (int64_t)r * ldq, _mm512_mul_ps(acc[r][0], sv));
+        _mm512_storeu_ps(st + (int64_t)r * ldq + 16, _mm512_mul_ps(acc[r][1], sv));
+    }
+}
+
+static void sn_scores_bf16(float* restrict st, const uint16_t* restrict k, int64_t token_stride, int32_t keys,
+                           const uint32_t* restrict qp, int32_t cols, int32_t d, int32_t ldq, float scale)
+{
+    int32_t j = 0;
+    for (; j + SN_TILE_ROWS <= keys; j += SN_TILE_ROWS)
+        for (int32_t i = 0; i < cols; i += SN_TILE_COLS)
+            sn_qk_tile_bf16(SN_TILE_ROWS, st + (int64_t)j * ldq + i, k + j * token_stride, token_stride, qp + i, d, ldq,
+                            scale);
+    for (; j < keys; ++j)
+        for (int32_t i = 0; i < cols; i += SN_TILE_COLS)
+            sn_qk_tile_bf16(1, st + (int64_t)j * ldq + i, k + j * token_stride, token_stride, qp + i, d, ldq, scale);
+}
+#else
+#  define SN_BF16_DOT 0
+#endif
 
 /* Sets St[j][i] = -infinity where key c0 + j may not be seen by query r0 + i. */
 static void sn_mask(float* restrict st, int32_t keys, int32_t cols, int32_t ldq, int causal,
@@ -331,8 +395,18 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
     sn_scratch s;
     sn_layout_scratch(p, &s, scratch);
 
-    const float* q = (const float*)p->q + b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
-    sn_pack_q(s.qt, q, p->q_token_stride, rows, cols, d, ldq, p->scale);
+    const size_t q_size = p->dtype == SN_DTYPE_F32 ? sizeof(float) : sizeof(uint16_t);
+    const size_t kv_size = p->kv_dtype == SN_DTYPE_F32 ? sizeof(float) : sizeof(uint16_t);
+    const int64_t q_offset = b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
+    const int bf16_dot = SN_BF16_DOT && p->dtype == SN_DTYPE_BF16 && p->kv_dtype == SN_DTYPE_BF16;
+#if SN_BF16_DOT
+    if (bf16_dot)
+        sn_pack_q_bf16((uint32_t*)(void*)s.qt, (const uint16_t*)p->q + q_offset, p->q_token_stride, rows, cols, d, ldq);
+    else
+#endif
+    /* O's scratch is free until it is zeroed below: it holds each query row as it is widened. */
+    sn_pack_q(s.qt, (const char*)p->q + (size_t)q_offset * q_size, p->dtype, q_size, p->q_token_stride, rows, cols,
+              d, ldq, p->scale, s.o);
     for (int32_t i = 0; i < cols; ++i) {
         s.m[i] = -INFINITY;
         s.l[i] = 0.0f;
@@ -348,8 +422,9 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
         segk_all = p->key_segment_ids + (int64_t)b * p->key_length;
     }
 
-    const float* kbase = (const float*)p->k + b * p->kv_batch_stride + hk * p->kv_head_stride;
-    const float* vbase = (const float*)p->v + b * p->kv_batch_stride + hk * p->kv_head_stride;
+    const int64_t kv_offset = b * p->kv_batch_stride + hk * p->kv_head_stride;
+    const char* kbase = (const char*)p->k + (size_t)kv_offset * kv_size;
+    const char* vbase = (const char*)p->v + (size_t)kv_offset * kv_size;
     const int32_t* offsets = p->row_offsets + (int64_t)list * (p->query_blocks + 1);
     const int64_t last_query = (int64_t)r0 + rows - 1;
     for (int32_t e = offsets[qb]; e < offsets[qb + 1]; ++e) {
@@ -372,23 +447,47 @@ static void sn_run_item(const sn_plan* p, void* scratch, int64_t item)
                 need_mask = 1;
             }
         }
-        const float* k = kbase + c0 * p->kv_token_stride;
-        const float* v = vbase + c0 * p->kv_token_stride;
-        sn_scores(s.st, k, p->kv_token_stride, keys, s.qt, cols, d, ldq);
+        const char* k_rows = kbase + (size_t)(c0 * p->kv_token_stride) * kv_size;
+        const char* v_rows = vbase + (size_t)(c0 * p->kv_token_stride) * kv_size;
+        const float* k = (const float*)(const void*)k_rows;
+        const float* v = (const float*)(const void*)v_rows;
+        int64_t kv_stride = p->kv_token_stride;
+        if (p->kv_dtype != SN_DTYPE_F32) {
+            /* A float16/bfloat16 block is widened once into scratch; the products then read float32 rows (the
+             * bfloat16 dot product reads K's pairs in place). */
+            for (int32_t j = 0; j < keys; ++j) {
+                if (!bf16_dot)
+                    sn_widen_row(s.kw + (int64_t)j * d, k_rows + (size_t)(j * p->kv_token_stride) * kv_size, p->kv_dtype, d);
+                sn_widen_row(s.vw + (int64_t)j * d, v_rows + (size_t)(j * p->kv_token_stride) * kv_size, p->kv_dtype, d);
+            }
+            k = s.kw;
+            v = s.vw;
+            kv_stride = d;
+        }
+#if SN_BF16_DOT
+        if (bf16_dot)
+            sn_scores_bf16(s.st, (const uint16_t*)(const void*)k_rows, p->kv_token_stride, keys, (const uint32_t*)(void*)s.qt,
+                           cols, d, ldq, p->scale);
+        else
+#endif
+        sn_scores(s.st, k, kv_stride, keys, s.qt, cols, d, ldq);
         if (need_mask)
             sn_mask(s.st, keys, cols, ldq, p->causal, r0, c0, p->causal_offset, s.segq, segk);
         sn_softmax_update(&s, keys, cols, ldq);
-        sn_accumulate(&s, rows_padded, d, ldq, v, p->kv_token_stride, keys);
+        sn_accumulate(&s, rows_padded, d, ldq, v, kv_stride, keys);
     }
 
-    float* out = (float*)p->out + b * p->q_batch_stride + h * p->q_head_stride + r0 * p->q_token_stride;
+    char* out = (char*)p->out + (size_t)q_offset * q_size;
     for (int32_t i = 0; i < rows; ++i) {
-        float* restrict orow = out + i * p->q_token_stride;
+        char* orow = out + (size_t)(i * p->q_token_stride) * q_size;
+        /* A float32 row is written in place; another type goes through Qt's scratch (dead by now), rounded once. */
+        float* restrict frow = p->dtype == SN_DTYPE_F32 ? (float*)(void*)orow : s.qt;
         const float* restrict acc = s.o + (int64_t)i * d;
         const float l = s.l[i];
         /* l == 0 exactly when no key was allowed: the contract's 0 output and -inf lse (never NaN). */
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        for (int32_t c = 0; c < d; ++c) orow[c] = acc[c] * inv;
+        for (int32_t c = 0; c < d; ++c) frow[c] = acc[c] * inv;
+        if (p->dtype != SN_DTYPE_F32) sn_narrow_row(orow, frow, p->dtype, d);
         if (p->lse != NULL)
             p->lse[((int64_t)b * p->query_heads + h) * p->query_length + r0 + i] =
                 l > 0.0f ? s.m[i] + logf(l) : -INFINITY;

@@ -25,10 +25,11 @@ extern const sn_kernel sn_kernel_generic;
 #if defined(SN_HAVE_X86_VARIANTS)
 extern const sn_kernel sn_kernel_avx2;
 extern const sn_kernel sn_kernel_avx512;
+extern const sn_kernel sn_kernel_avx512bf16;
 #endif
 
 /* The kernel for this process: the best the CPU supports, lowered by the environment variable
- * SPARSENATIVE_ISA=generic|avx2|avx512 if set (used by the tests to exercise every variant).
+ * SPARSENATIVE_ISA=generic|avx2|avx512|avx512bf16 if set (used by the tests to exercise every variant).
  * Chosen once, thread-safely. */
 const sn_kernel* sn_select_kernel(void);
 

@@ -7,8 +7,7 @@
 
 #include <stdint.h>
 
-/* sn_plan.dtype of the CPU library (the CUDA library's snc_dtype values; SNC_DTYPE_F32 is 0 too). */
-#define SN_DTYPE_F32 0
+#include "sparse_native.h" /* sn_dtype */
 
 typedef struct sn_plan {
     int32_t batch, query_heads, kv_heads, query_length, key_length, head_dim;
@@ -18,7 +17,8 @@ typedef struct sn_plan {
     int32_t causal;           /* 1 if SN_FLAG_CAUSAL                                                     */
     int32_t causal_offset;    /* key_length - query_length (both in [1, 2^31): it fits): key j visible to
                                  query i iff j <= i + causal_offset                                      */
-    int32_t dtype;            /* element type of q, k, v, out: SN_DTYPE_F32, or an snc_dtype             */
+    int32_t dtype;            /* element type of q and out: an sn_dtype (= snc_dtype)                    */
+    int32_t kv_dtype;         /* element type of k and v (the CUDA library: always dtype)                */
     float scale;              /* problem->scale, as given                                                */
     float scale_log2;         /* scale * log2(e), for kernels that keep scores in base 2 (exp -> exp2)  */
 

@@ -42,11 +42,12 @@ static inline int32_t sn_describe_struct(int32_t which, int32_t* size, int32_t* 
             (int32_t)offsetof(sn_problem, format),        (int32_t)offsetof(sn_problem, flags),
             (int32_t)offsetof(sn_problem, scale),         (int32_t)offsetof(sn_problem, num_threads),
             (int32_t)offsetof(sn_problem, query_segment_ids), (int32_t)offsetof(sn_problem, key_segment_ids),
+            (int32_t)offsetof(sn_problem, q_dtype),       (int32_t)offsetof(sn_problem, k_dtype),
+            (int32_t)offsetof(sn_problem, v_dtype),       (int32_t)offsetof(sn_problem, out_dtype),
         };
         int32_t total = (int32_t)sizeof(sn_problem);
 #if defined(SN_TEST_ABI_MISMATCH) && SN_TEST_ABI_MISMATCH == 2
-        f[10] += 8;
-        f[11] += 8;
+        for (int i = 10; i < 16; ++i) f[i] += 8;
         total += 8;
 #endif
         return sn_report_struct(total, f, (int32_t)(sizeof f / sizeof f[0]), size, offsets, max_offsets);

@@ -5,6 +5,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sn_checked.h"
 #include "sn_error.h"
@@ -47,6 +48,14 @@ sn_status sn_check_problem(const sn_problem* p)
     if (p->num_threads < 0)
         return sn_fail(SN_INVALID_ARGUMENT, "problem->num_threads = %d: must be >= 0 (0 = one per CPU)",
                        p->num_threads);
+    const struct { const char* name; int32_t value; } dtypes[] = {
+        { "q_dtype", p->q_dtype }, { "k_dtype", p->k_dtype }, { "v_dtype", p->v_dtype }, { "out_dtype", p->out_dtype },
+    };
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; ++i)
+        if (sn_dtype_size(dtypes[i].value) == 0)
+            return sn_fail(SN_INVALID_ARGUMENT,
+                           "problem->%s = %d: must be 0 (SN_DTYPE_F32), 1 (SN_DTYPE_F16) or 2 (SN_DTYPE_BF16)",
+                           dtypes[i].name, dtypes[i].value);
     if ((p->query_segment_ids == NULL) != (p->key_segment_ids == NULL))
         return sn_fail(SN_INVALID_ARGUMENT, "problem->%s is NULL but problem->%s is not: give both or neither",
                        p->query_segment_ids == NULL ? "query_segment_ids" : "key_segment_ids",
@@ -81,6 +90,22 @@ static void sn_set_strides(int32_t format, int64_t heads, int64_t length, int64_
     }
 }
 
+size_t sn_dtype_size(int32_t dtype)
+{
+    return dtype == SN_DTYPE_F32 ? 4 : dtype == SN_DTYPE_F16 || dtype == SN_DTYPE_BF16 ? 2 : 0;
+}
+
+sn_status sn_check_float32_only(const sn_problem* p, const char* what)
+{
+    if (p->q_dtype != SN_DTYPE_F32 || p->k_dtype != SN_DTYPE_F32 || p->v_dtype != SN_DTYPE_F32 ||
+        p->out_dtype != SN_DTYPE_F32)
+        return sn_fail(SN_UNSUPPORTED,
+                       "problem->q_dtype/k_dtype/v_dtype/out_dtype = %d/%d/%d/%d: %s takes float32 tensors only "
+                       "(all four 0)",
+                       p->q_dtype, p->k_dtype, p->v_dtype, p->out_dtype, what);
+    return SN_OK;
+}
+
 void sn_plan_init(sn_plan* plan, const sn_problem* p, const sn_layout_shape* shape, int32_t dtype)
 {
     plan->batch = p->batch;
@@ -98,6 +123,7 @@ void sn_plan_init(sn_plan* plan, const sn_problem* p, const sn_layout_shape* sha
     plan->causal = (p->flags & SN_FLAG_CAUSAL) != 0;
     plan->causal_offset = p->key_length - p->query_length;
     plan->dtype = dtype;
+    plan->kv_dtype = dtype;
     plan->scale = p->scale;
     plan->scale_log2 = p->scale * 1.44269504088896340736f;
     plan->row_offsets = NULL;
@@ -147,17 +173,18 @@ sn_status sn_check_buffers(const sn_plan* p, const void* q, size_t q_len, const 
     return SN_OK;
 }
 
-sn_status sn_check_overlaps(const sn_plan* p, size_t element_size, const void* q, const void* k, const void* v,
-                            const void* out, const float* lse, const sn_layout* layout)
+sn_status sn_check_overlaps(const sn_plan* p, const void* q, const void* k, const void* v, const void* out,
+                            const float* lse, const sn_layout* layout)
 {
     /* out and lse are written while every input is read (by other threads, and a work item reads the layout
      * and segment ids after earlier items wrote their outputs), so any overlap is a data race or worse. */
-    const int64_t es = (int64_t)element_size, lse_bytes = p->lse_count * (int64_t)sizeof(float);
+    const int64_t es = (int64_t)sn_dtype_size(p->dtype), kvs = (int64_t)sn_dtype_size(p->kv_dtype);
+    const int64_t lse_bytes = p->lse_count * (int64_t)sizeof(float);
     const int64_t i32 = (int64_t)sizeof(int32_t);
     const struct { const char* name; const void* ptr; int64_t bytes; } inputs[] = {
         { "q", q, p->q_count * es },
-        { "k", k, p->kv_count * es },
-        { "v", v, p->kv_count * es },
+        { "k", k, p->kv_count * kvs },
+        { "v", v, p->kv_count * kvs },
         { "layout->row_offsets", layout != NULL ? layout->row_offsets : NULL,
           (int64_t)p->num_layouts * (p->query_blocks + 1) * i32 },
         { "layout->col_indices", layout != NULL ? layout->col_indices : NULL,
@@ -190,6 +217,54 @@ int64_t sn_find_non_finite_f32(const void* data, int64_t n, double* value)
     return i;
 }
 
+/* |x| of a finite binary16 or bfloat16 value given with its sign bit cleared. */
+static double sn_magnitude_16(uint16_t bits, uint16_t exponent)
+{
+    if (exponent == 0x7F80u) { /* bfloat16: the top half of a float32 */
+        const uint32_t wide = (uint32_t)bits << 16;
+        float f;
+        memcpy(&f, &wide, sizeof f);
+        return (double)f;
+    }
+    const int e = (bits >> 10) & 0x1F, m = bits & 0x3FF; /* binary16: 5 exponent bits, bias 15 */
+    return e == 0 ? ldexp((double)m, -24) : ldexp((double)(m + 1024), e - 25);
+}
+
+/* The first NaN/infinity among n binary16 (exponent bits 0x7C00) or bfloat16 (0x7F80) values, or -1 with
+ * the largest magnitude in *value (sn_non_finite_finder's contract). */
+static int64_t sn_find_non_finite_16(const void* data, int64_t n, uint16_t exponent, double* value)
+{
+    const uint16_t* x = (const uint16_t*)data;
+    uint16_t top = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        if ((x[i] & exponent) == exponent) {
+            const int nan = (x[i] & (uint16_t)~(exponent | 0x8000u)) != 0;
+            *value = nan ? (double)NAN : (x[i] & 0x8000u) ? -(double)INFINITY : (double)INFINITY;
+            return i;
+        }
+        const uint16_t magnitude = (uint16_t)(x[i] & 0x7FFFu);
+        top = magnitude > top ? magnitude : top;
+    }
+    *value = sn_magnitude_16(top, exponent);
+    return -1;
+}
+
+static int64_t sn_find_non_finite_f16(const void* data, int64_t n, double* value)
+{
+    return sn_find_non_finite_16(data, n, 0x7C00u, value);
+}
+
+static int64_t sn_find_non_finite_bf16(const void* data, int64_t n, double* value)
+{
+    return sn_find_non_finite_16(data, n, 0x7F80u, value);
+}
+
+sn_non_finite_finder sn_finder_for(int32_t dtype)
+{
+    return dtype == SN_DTYPE_F16 ? sn_find_non_finite_f16 : dtype == SN_DTYPE_BF16 ? sn_find_non_finite_bf16
+                                                                                  : sn_find_non_finite_f32;
+}
+
 /* Finite inputs can still overflow float32 inside the kernel, where the answer is finite: a score
  * q.k (scaled by scale*log2 e before or after the sum, whichever a backend does) or the unnormalised
  * sum of up to key_length values weighted by at most 1. Both are bounded from the largest magnitudes
@@ -217,18 +292,17 @@ static sn_status sn_check_input_range(const sn_plan* p, double max_q, double max
     return SN_OK;
 }
 
-sn_status sn_check_finite_inputs(const sn_plan* p, sn_non_finite_finder find, const void* q, const void* k,
-                                 const void* v)
+sn_status sn_check_finite_inputs(const sn_plan* p, const void* q, const void* k, const void* v)
 {
-    const struct { const char* name; const void* data; int64_t count, heads, length; } inputs[] = {
-        { "q", q, p->q_count, p->query_heads, p->query_length },
-        { "k", k, p->kv_count, p->kv_heads, p->key_length },
-        { "v", v, p->kv_count, p->kv_heads, p->key_length },
+    const struct { const char* name; const void* data; int64_t count, heads, length; int32_t dtype; } inputs[] = {
+        { "q", q, p->q_count, p->query_heads, p->query_length, p->dtype },
+        { "k", k, p->kv_count, p->kv_heads, p->key_length, p->kv_dtype },
+        { "v", v, p->kv_count, p->kv_heads, p->key_length, p->kv_dtype },
     };
     double max_magnitude[3];
     for (size_t n = 0; n < 3; ++n) {
         double value = 0.0;
-        const int64_t i = find(inputs[n].data, inputs[n].count, &value);
+        const int64_t i = sn_finder_for(inputs[n].dtype)(inputs[n].data, inputs[n].count, &value);
         if (i < 0) {
             max_magnitude[n] = value;
             continue;
@@ -296,7 +370,7 @@ sn_status sn_check_backward_buffers(const sn_plan* p, int64_t element_bytes, con
 
 sn_status sn_check_backward_finite(const sn_plan* p, sn_non_finite_finder find, const sn_backward_buffers* b)
 {
-    sn_status st = sn_check_finite_inputs(p, find, b->q, b->k, b->v);
+    sn_status st = sn_check_finite_inputs(p, b->q, b->k, b->v);
     if (st != SN_OK) return st;
     const struct { const char* name; const void* data; } rows[] = { { "out", b->out }, { "dout", b->dout } };
     for (size_t n = 0; n < 2; ++n) {

@@ -58,11 +58,17 @@ sn_status sn_check_buffers(const sn_plan* plan, const void* q, size_t q_len, con
                            const void* v, size_t v_len, const void* out, size_t out_len, const float* lse,
                            size_t lse_len);
 
-/* Neither output (out, lse) overlaps an input the call reads: q, k, v (elements of element_size bytes), the
+/* Bytes per element of an sn_dtype, or 0 for a value that is not one. */
+size_t sn_dtype_size(int32_t dtype);
+
+/* SN_UNSUPPORTED (naming `what`) unless problem's four dtypes are SN_DTYPE_F32: for the calls that take float32 only. */
+sn_status sn_check_float32_only(const sn_problem* problem, const char* what);
+
+/* Neither output (out, lse) overlaps an input the call reads: q, k, v (elements of the plan's dtypes), the
  * plan's segment ids and, when layout != NULL, the layout's row_offsets and col_indices; nor out overlaps lse.
  * layout is NULL where the layout's arrays are not caller memory (the CUDA library's uploaded layouts). */
-sn_status sn_check_overlaps(const sn_plan* plan, size_t element_size, const void* q, const void* k,
-                            const void* v, const void* out, const float* lse, const sn_layout* layout);
+sn_status sn_check_overlaps(const sn_plan* plan, const void* q, const void* k, const void* v, const void* out,
+                            const float* lse, const sn_layout* layout);
 
 /* Finds the first NaN/infinity in n elements of data and stores its value in *value; or, when all are
  * finite, returns -1 and stores their largest magnitude in *value. */
@@ -71,12 +77,14 @@ typedef int64_t (*sn_non_finite_finder)(const void* data, int64_t n, double* val
 /* The finder for float32 data. */
 int64_t sn_find_non_finite_f32(const void* data, int64_t n, double* value);
 
-/* Scans q, k, v with `find`; the message names the tensor, index, coordinates and value. Then the range:
+/* The finder for elements of an sn_dtype (float32 for any other value). */
+sn_non_finite_finder sn_finder_for(int32_t dtype);
+
+/* Scans q (elements of plan->dtype), k and v (plan->kv_dtype); the message names the tensor, index, coordinates and value. Then the range:
  * head_dim*max|q|*max|k|*max(1, |scale|*log2 e) and key_length*max|v| must not exceed FLT_MAX/2, or a
  * score or the weighted sum of values could overflow float32 in the kernels (SN_NON_FINITE, naming q, k
  * or v). */
-sn_status sn_check_finite_inputs(const sn_plan* plan, sn_non_finite_finder find, const void* q, const void* k,
-                                 const void* v);
+sn_status sn_check_finite_inputs(const sn_plan* plan, const void* q, const void* k, const void* v);
 
 /* The buffers of a backward call (sn_attention_backward), in its argument order. */
 /* The backward's tensors: q, k, v, out, dout, dq, dk, dv of the plan's dtype (f32 in the CPU library; f32, f16

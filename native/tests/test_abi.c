@@ -91,12 +91,15 @@ int main(int argc, char** argv)
         FIELD(sn_problem, query_length), FIELD(sn_problem, key_length),   FIELD(sn_problem, head_dim),
         FIELD(sn_problem, format),       FIELD(sn_problem, flags),        FIELD(sn_problem, scale),
         FIELD(sn_problem, num_threads),  FIELD(sn_problem, query_segment_ids), FIELD(sn_problem, key_segment_ids),
+        FIELD(sn_problem, q_dtype),      FIELD(sn_problem, k_dtype),      FIELD(sn_problem, v_dtype),
+        FIELD(sn_problem, out_dtype),
     };
-    check_struct("sn_problem", SN_STRUCT_PROBLEM, (int32_t)sizeof(sn_problem), problem_fields, 12);
+    check_struct("sn_problem", SN_STRUCT_PROBLEM, (int32_t)sizeof(sn_problem), problem_fields, 16);
     /* The layouts the C# mirror assumes on 64-bit targets. */
     if (sizeof(void*) == 8) {
         CHECK(sizeof(sn_layout) == 40 && offsetof(sn_layout, row_offsets) == 24, "sn_layout 64-bit layout changed");
-        CHECK(sizeof(sn_problem) == 56 && offsetof(sn_problem, query_segment_ids) == 40, "sn_problem 64-bit layout changed");
+        CHECK(sizeof(sn_problem) == 72 && offsetof(sn_problem, query_segment_ids) == 40 &&
+              offsetof(sn_problem, q_dtype) == 56, "sn_problem 64-bit layout changed");
     }
 
     const char* info = sn_build_info();

@@ -36,7 +36,7 @@ int main(int argc, char** argv)
     for (int i = 0; i < N; ++i) { q[i] = (float)(i % 7) * 0.1f + 0.05f; k[i] = (float)(i % 5) * 0.1f + 0.05f; v[i] = (float)(i % 3) + 0.5f; }
     const int32_t row_offsets[2] = { 0, 1 }, col_indices[1] = { 0 };
     const sn_layout layout = { 64, 1, 1, 1, 1, 0, row_offsets, col_indices };
-    const sn_problem p = { 1, H, H, L, L, D, 0, 0, 0.25f, 4, NULL, NULL };
+    const sn_problem p = { 1, H, H, L, L, D, 0, 0, 0.25f, 4, NULL, NULL, 0, 0, 0, 0 };
     /* Start and join one thread first: a runtime that starts a helper thread with the first thread (TSan's
      * background thread) then has it before the count is taken. */
     pthread_t t;

@@ -21,6 +21,22 @@ public class ReadmeExamplesTests
     }
 
     [Fact]
+    public void HalfPrecisionCacheExampleRuns()
+    {
+        var shape = new AttentionShape(Batch: 1, QueryHeads: 4, KeyValueHeads: 2, QueryLength: 256, KeyLength: 256, HeadDim: 64);
+        var layout = BlockPatterns.BigBird(sequenceLength: 256, blockSize: 64, numRandomBlocks: 1, numSlidingWindowBlocks: 1, numGlobalBlocks: 1);
+        var (q, k, v) = TestData.Qkv(shape, 2);
+        Half[] kCache = Array.ConvertAll(k, x => (Half)x), vCache = Array.ConvertAll(v, x => (Half)x);
+        var output = new float[shape.QueryElements];
+        // The README's call, with the README's argument order (Q and O float, K and V fp16).
+        SparseAttention.Forward<float, Half>(q, kCache, vCache, output, shape, layout);
+        var expected = new float[shape.QueryElements];
+        SparseAttention.Forward(q, Array.ConvertAll(kCache, x => (float)x), Array.ConvertAll(vCache, x => (float)x), expected, shape, layout,
+            new AttentionOptions { Backend = Backend.Reference });
+        Assert.True(TestData.RelativeError(output, expected) <= Tolerances.ForwardRelative);
+    }
+
+    [Fact]
     public void TrainingLoopRuns()
     {
         var shape = new AttentionShape(Batch: 1, QueryHeads: 2, KeyValueHeads: 2, QueryLength: 256, KeyLength: 256, HeadDim: 16);

@@ -42,7 +42,7 @@ export QEMU_LD_PREFIX="${QEMU_LD_PREFIX:-/}"
 export DOTNET_EnableWriteXorExecute=0
 # A small, fixed selection (the JIT itself runs emulated, so every test costs): the platform proof,
 # the Auto-vs-reference child checks, exp2 accuracy, the kernel shapes (blocks, tails, causal/cross, Bshd/GQA,
-# segments, empty rows, thread determinism) for the Neon and Portable paths, a sample of the backward's cases for
+# segments, empty rows, thread determinism) for the Neon and Portable paths, their float16/bfloat16 tensors, a sample of the backward's cases for
 # them and for the cross-compiled arm64 C library (NativeCpu, when build/native-arm64 holds it), and every available
 # backend against the reference.
 k=SparseNative.Tests.Kernels
@@ -56,6 +56,9 @@ exec qemu-aarch64-static "$out/SparseNative.Tests" -noColor \
   -method "$k.SimdKernelTests.SegmentIdsUniformMixedAndDisjointBlocks" \
   -method "$k.SimdKernelTests.EmptyRowsGiveZerosAndMinusInfinity" \
   -method "$k.SimdKernelTests.ResultsAreBitwiseIdenticalForAnyThreadCount" \
+  -method "$k.HalfPrecisionKernelTests.OddSizesGqaAndBothFormats" \
+  -method "$k.HalfPrecisionKernelTests.CausalSelfAndCross" \
+  -method "$k.HalfPrecisionKernelTests.RowsWithNoKeyGetZerosAndMinusInfinity" \
   -method "$k.SimdBackwardTests.CausalSelfAndCrossShapes" \
   -method "$k.SimdBackwardTests.BshdFormatWithGqaAndPerHeadLayouts" \
   -method "$k.SimdBackwardTests.EmptyRowsAndUnseenKeysGetZeroGradients" \

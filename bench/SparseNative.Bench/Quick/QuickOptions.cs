@@ -21,12 +21,12 @@ internal sealed record QuickOptions
     /// <summary>The sections to run (the peak always runs: every percentage needs it); all of them by default.</summary>
     public IReadOnlySet<string> Sections { get; init; } = AllSections;
 
-    public static readonly IReadOnlySet<string> AllSections = new HashSet<string> { "kernels", "backward", "ort", "density" };
+    public static readonly IReadOnlySet<string> AllSections = new HashSet<string> { "kernels", "half", "backward", "ort", "density" };
 
     public bool Includes(string section) => Sections.Contains(section) && (section != "ort" || !SkipOrt);
 
     public const string Usage = """
-        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort] [--only kernels,backward,ort,density] [--backends Avx512,...]
+        quick [--threads 1,2] [--seq 4096] [--heads 8] [--head-dim 64] [--block 64] [--runs 5] [--out file.md] [--long] [--no-ort] [--only kernels,half,backward,ort,density] [--backends Avx512,...]
           --threads   thread counts to measure, comma separated (kernels: MaxThreads; ONNX Runtime: intra_op_num_threads)
           --seq       sequence length (query = key length), multiple of the block recommended
           --runs      timed runs per measurement (median reported; 2 untimed warm-up runs precede them), at least 5 for the docs

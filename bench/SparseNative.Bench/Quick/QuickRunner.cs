@@ -35,6 +35,7 @@ internal static class QuickRunner
         var causal = new BenchCase("dense causal", BenchLayouts.LowerTriangle(bs, blocks), true, shape);
         var bigBird = new BenchCase("BigBird-like (window ±1, global 1, random 3)", BenchLayouts.BigBirdLike(bs, blocks, o.Heads), false, shape);
         if (o.Includes("kernels")) KernelSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
+        if (o.Includes("half")) HalfPrecisionSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
         if (o.Includes("backward")) BackwardSection.Run(body, peaks, data, [dense, causal, bigBird], o.Threads, o.Runs);
 
         if (o.Includes("ort"))

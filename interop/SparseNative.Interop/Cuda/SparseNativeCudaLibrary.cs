@@ -15,7 +15,7 @@ namespace SparseNative.Interop.Cuda;
 public sealed unsafe class SparseNativeCudaLibrary
 {
     /// <summary>The <c>SNC_ABI_VERSION</c> these bindings were written for.</summary>
-    public const int ExpectedAbiVersion = 3;
+    public const int ExpectedAbiVersion = 4;
 
     /// <summary>Environment variable naming the library file (or its directory); exclusive when set.</summary>
     public const string PathEnvironmentVariable = "SPARSENATIVE_CUDA_PATH";

@@ -1,3 +1,4 @@
+using SparseNative.Elements;
 namespace SparseNative.Dispatch;
 
 /// <summary>One implementation of attention the dispatcher can choose.</summary>
@@ -20,6 +21,16 @@ internal abstract class AttentionBackend
     {
         reason = null;
         return true;
+    }
+
+    /// <summary>
+    /// Whether this backend reads and writes tensors of these element types; when not, <paramref name="reason"/> says
+    /// why. The dispatcher asks this before <see cref="Supports"/>. Most backends take float32 only.
+    /// </summary>
+    public virtual bool SupportsTypes(TensorTypes types, out string? reason)
+    {
+        reason = types.IsAllFloat32 ? null : $"takes float32 tensors only, not {types}";
+        return reason is null;
     }
 
     /// <summary>

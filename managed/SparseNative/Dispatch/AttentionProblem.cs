@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using SparseNative.Elements;
+
 namespace SparseNative.Dispatch;
 
 /// <summary>
@@ -8,20 +11,34 @@ namespace SparseNative.Dispatch;
 /// </summary>
 internal readonly ref struct AttentionProblem
 {
-    public readonly ReadOnlySpan<float> Query;
-    public readonly ReadOnlySpan<float> Key;
-    public readonly ReadOnlySpan<float> Value;
-    public readonly Span<float> Output;
-    /// <summary><c>[B, Hq, Lq]</c>, or empty when the caller does not want it.</summary>
+    /// <summary>The tensors' bytes: elements of <see cref="Types"/> (Q and O of one type, K and V of another).</summary>
+    public readonly ReadOnlySpan<byte> QueryData, KeyData, ValueData;
+    public readonly Span<byte> OutputData;
+    /// <summary><c>[B, Hq, Lq]</c> float32 whatever the tensors' type, or empty when the caller does not want it.</summary>
     public readonly Span<float> LogSumExp;
     public readonly ProblemSettings Settings;
+    public readonly TensorTypes Types;
 
     public AttentionProblem(ReadOnlySpan<float> query, ReadOnlySpan<float> key, ReadOnlySpan<float> value,
         Span<float> output, Span<float> logSumExp, scoped in ProblemSettings settings)
+        : this(MemoryMarshal.AsBytes(query), MemoryMarshal.AsBytes(key), MemoryMarshal.AsBytes(value), MemoryMarshal.AsBytes(output),
+            logSumExp, settings, TensorTypes.AllFloat32)
     {
-        Query = query; Key = key; Value = value; Output = output; LogSumExp = logSumExp;
-        Settings = settings;
     }
+
+    public AttentionProblem(ReadOnlySpan<byte> query, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+        Span<byte> output, Span<float> logSumExp, scoped in ProblemSettings settings, TensorTypes types)
+    {
+        QueryData = query; KeyData = key; ValueData = value; OutputData = output; LogSumExp = logSumExp;
+        Settings = settings;
+        Types = types;
+    }
+
+    /// <summary>The tensors as float32: empty for a tensor of another type (only a backend that <see cref="AttentionBackend.SupportsTypes"/> them reads the bytes).</summary>
+    public ReadOnlySpan<float> Query => Types.QueryOutput == ElementType.Float32 ? MemoryMarshal.Cast<byte, float>(QueryData) : default;
+    public ReadOnlySpan<float> Key => Types.KeyValue == ElementType.Float32 ? MemoryMarshal.Cast<byte, float>(KeyData) : default;
+    public ReadOnlySpan<float> Value => Types.KeyValue == ElementType.Float32 ? MemoryMarshal.Cast<byte, float>(ValueData) : default;
+    public Span<float> Output => Types.QueryOutput == ElementType.Float32 ? MemoryMarshal.Cast<byte, float>(OutputData) : default;
 
     public AttentionShape Shape => Settings.Shape;
     public BlockLayout Layout => Settings.Layout;

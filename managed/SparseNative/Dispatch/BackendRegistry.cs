@@ -1,3 +1,4 @@
+using SparseNative.Elements;
 using SparseNative.Reference;
 namespace SparseNative.Dispatch;
 
@@ -17,6 +18,22 @@ internal static class BackendRegistry
     [
         Backend.Cuda, Backend.Avx512, Backend.Avx2, Backend.Neon, Backend.Portable, Backend.NativeCpu, Backend.Reference,
     ];
+
+    /// <summary>
+    /// The order <see cref="Backend.Auto"/> tries for each element type of K and V (the type that decides a kernel's speed:
+    /// it is the bulk of the bytes read). A type not listed uses <see cref="AutoOrder"/>. The float16 and bfloat16 rows
+    /// start as the float32 order; each is changed here, as data, when a bench run measures another backend faster for
+    /// that type (docs/PERFORMANCE.md).
+    /// </summary>
+    internal static readonly Dictionary<ElementType, Backend[]> AutoOrderByKeyValueType = new()
+    {
+        [ElementType.Float32] = AutoOrder,
+        [ElementType.Float16] = AutoOrder,
+        [ElementType.BFloat16] = AutoOrder,
+    };
+
+    /// <summary>The order <see cref="Backend.Auto"/> tries for tensors of these types.</summary>
+    public static Backend[] AutoOrderFor(TensorTypes types) => AutoOrderByKeyValueType.GetValueOrDefault(types.KeyValue, AutoOrder);
 
     private static readonly Lazy<Dictionary<Backend, AttentionBackend>> s_backends = new(CreateAll);
 
@@ -55,7 +72,7 @@ internal static class BackendRegistry
 
     /// <summary>
     /// The backend that runs a problem: the one requested (error if it cannot run it, never a silent fallback),
-    /// else the first of <see cref="AutoOrder"/> that is available and supports the problem — and, for
+    /// else the first of <see cref="AutoOrderFor"/> the problem's element types that is available and supports the problem — and, for
     /// <paramref name="backward"/>, implements the backward pass.
     /// </summary>
     public static AttentionBackend Select(Backend requested, in AttentionProblem problem, bool backward = false)
@@ -66,15 +83,16 @@ internal static class BackendRegistry
             var b = Get(requested) ?? throw new BackendUnavailableException(requested, "not part of this build of SparseNative");
             if (backward && b.BackwardUnavailableReason is { } noBackward) throw new BackendUnavailableException(requested, noBackward);
             if (b.UnavailableReason is { } why) throw new BackendUnavailableException(requested, why);
+            if (!b.SupportsTypes(problem.Types, out var typeReason)) throw new BackendUnavailableException(requested, typeReason ?? "unsupported element types");
             if (!b.Supports(problem, out var reason)) throw new BackendUnavailableException(requested, reason ?? "unsupported problem");
             return b;
         }
-        foreach (var kind in AutoOrder)
+        foreach (var kind in AutoOrderFor(problem.Types))
         {
             var b = Get(kind);
             if (b is null || b.UnavailableReason is not null) continue;
             if (backward && b.BackwardUnavailableReason is not null) continue;
-            if (b.Supports(problem, out _)) return b;
+            if (b.SupportsTypes(problem.Types, out _) && b.Supports(problem, out _)) return b;
         }
         return Get(Backend.Reference)!; // always available, supports everything
     }

@@ -13,13 +13,13 @@ internal static class BackendTuner
 {
     /// <summary>What the choice depends on. Layout identity is not part of it: block size and density are, coarsely.</summary>
     internal readonly record struct Signature(AttentionShape Shape, int BlockSize, int DensityPercentBucket, bool Causal,
-        TensorFormat Format, bool Segments, bool Lse, int Threads);
+        TensorFormat Format, bool Segments, bool Lse, int Threads, Elements.TensorTypes Types);
 
     private static readonly ConcurrentDictionary<Signature, Backend> s_winners = new();
 
     public static Signature SignatureOf(in AttentionProblem p) => new(p.Shape, p.Layout.BlockSize,
         // Buckets of 10 percentage points: a kernel's relative speed changes slowly with density.
-        (int)(p.Layout.Density * 10), p.Causal, p.Format, p.HasSegments, p.HasLogSumExp, p.Threads);
+        (int)(p.Layout.Density * 10), p.Causal, p.Format, p.HasSegments, p.HasLogSumExp, p.Threads, p.Types);
 
     /// <summary>The cached winner for this signature, or measures the candidates (running the problem) and caches it.</summary>
     public static Backend RunTuned(in AttentionProblem problem)
@@ -32,12 +32,12 @@ internal static class BackendTuner
         }
         Backend best = Backend.Reference, last = Backend.Reference;
         double bestSeconds = double.PositiveInfinity;
-        foreach (var kind in BackendRegistry.AutoOrder)
+        foreach (var kind in BackendRegistry.AutoOrderFor(problem.Types))
         {
             // The reference is only a candidate when nothing else runs: it is never the fastest.
             if (kind == Backend.Reference && !double.IsPositiveInfinity(bestSeconds)) continue;
             var b = BackendRegistry.Get(kind);
-            if (b is null || b.UnavailableReason is not null || !b.Supports(problem, out _)) continue;
+            if (b is null || b.UnavailableReason is not null || !b.SupportsTypes(problem.Types, out _) || !b.Supports(problem, out _)) continue;
             long start = Stopwatch.GetTimestamp();
             b.Forward(problem);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;

@@ -7,15 +7,20 @@ namespace SparseNative.Dispatch;
 /// </summary>
 internal abstract unsafe class PinnedProblem
 {
-    public readonly float* Q, K, V, O, Lse;
+    /// <summary>The tensors' first elements. They hold floats only where <see cref="Types"/> says float32; the kernels
+    /// read the others through an <see cref="Elements.ITensorElement"/>.</summary>
+    public readonly float* Q, K, V, O;
+    public readonly float* Lse;
+    public readonly Elements.TensorTypes Types;
     public readonly int* SegQ, SegK;
     public readonly AttentionGeometry Geometry;
     public readonly BlockLayout Layout;
 
     /// <summary>Takes the pointers the caller's <c>fixed</c> statement pinned for <paramref name="p"/>'s spans.</summary>
-    protected PinnedProblem(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK)
+    protected PinnedProblem(in AttentionProblem p, void* q, void* k, void* v, void* o, float* lse, int* segQ, int* segK)
     {
-        Q = q; K = k; V = v; O = o;
+        Q = (float*)q; K = (float*)k; V = (float*)v; O = (float*)o;
+        Types = p.Types;
         Lse = p.HasLogSumExp ? lse : null;
         SegQ = p.HasSegments ? segQ : null;
         SegK = p.HasSegments ? segK : null;

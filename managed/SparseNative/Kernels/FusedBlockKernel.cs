@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SparseNative.Elements;
 using SparseNative.Kernels.Isa;
 
 namespace SparseNative.Kernels;
@@ -7,6 +8,9 @@ namespace SparseNative.Kernels;
 /// The fused forward pass of one work item — one query block of one (batch, head) — written once and compiled by the
 /// JIT for each ISA struct. Per item: pack Qᵀ scaled by scale·log2 e; for each active key block, Sᵀ = K·Qᵀ, a token mask
 /// only if the block needs one, the online-softmax update, O = O·α + P·V; finally O / l and lse = m·ln 2 + ln l.
+/// The element types are type parameters of <see cref="Process"/>: Q is widened as it is packed, a float16 or bfloat16
+/// K/V block is widened into the scratch where a short float32 block is padded, and O is rounded once as it is stored;
+/// everything between is float32.
 /// </summary>
 internal static unsafe class FusedBlockKernel<TIsa, TVec>
     where TIsa : struct, ISimdIsa<TVec>
@@ -19,7 +23,9 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
 
     // Fully optimised from the first call: a hot loop at tier 0 would run ~10× slower until on-stack replacement.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Process(KernelJob job, int item, float* scratch)
+    public static void Process<TQ, TKV>(KernelJob job, int item, float* scratch)
+        where TQ : struct, ITensorElement
+        where TKV : struct, ITensorElement
     {
         ref readonly var g = ref job.Geometry;
         var s = g.Shape;
@@ -30,8 +36,8 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
 
         long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
         long qOffset = g.Queries.Row(b, h, qStart);
-        float* k = job.K + g.Keys.HeadBase(b, kvh);
-        float* v = job.V + g.Keys.HeadBase(b, kvh);
+        byte* k = (byte*)job.K + g.Keys.HeadBase(b, kvh) * TKV.Size;
+        byte* v = (byte*)job.V + g.Keys.HeadBase(b, kvh) * TKV.Size;
 
         float* qT = scratch + KernelScratchLayout.QueryT(bs, d);
         float* sT = scratch + KernelScratchLayout.Scores(bs, d);
@@ -45,7 +51,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         int w = TIsa.Width;
         int scoreColumns = (qValid + w - 1) / w * w, valueRows = (qValid + 3) / 4 * 4;
 
-        PackQueryTransposed(job.Q + qOffset, qStride, qValid, bs, d, job.ScaleLog2, qT);
+        PackQueryTransposed<TQ>((byte*)job.Q + qOffset * TQ.Size, qStride, qValid, bs, d, job.ScaleLog2, qT);
         new Span<float>(acc, bs * d).Clear();
         new Span<float>(m, bs).Fill(OnlineSoftmax<TIsa, TVec>.MaxSentinel);
         new Span<float>(l, bs).Clear();
@@ -60,14 +66,16 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
             var kind = Classify(job, b, qStart, kStart, kValid, bs, queriesUniform, querySegment);
             if (kind == BlockKind.Masked) continue;
 
-            float* kBlock = k + kStart * kvStride, vBlock = v + kStart * kvStride;
+            byte* kRows = k + kStart * kvStride * TKV.Size, vRows = v + kStart * kvStride * TKV.Size;
+            float* kBlock = (float*)kRows, vBlock = (float*)vRows;
             long kStride = kvStride;
-            if (kValid < bs)
+            if (kValid < bs || TKV.Type != ElementType.Float32)
             {
-                // The sequence's last key block: copy it into zero-padded scratch so the tiles never read past the tensor.
+                // The sequence's last key block, or a half-precision one: copy it into zero-padded float32 scratch so the
+                // tiles never read past the tensor and always read float32.
                 float* kPad = scratch + KernelScratchLayout.KeyTail(bs, d), vPad = scratch + KernelScratchLayout.ValueTail(bs, d);
-                CopyRowsPadded(kBlock, kvStride, kValid, bs, d, kPad);
-                CopyRowsPadded(vBlock, kvStride, kValid, bs, d, vPad);
+                CopyRowsPadded<TKV>(kRows, kvStride, kValid, bs, d, kPad);
+                CopyRowsPadded<TKV>(vRows, kvStride, kValid, bs, d, vPad);
                 kBlock = kPad; vBlock = vPad; kStride = d;
             }
 
@@ -77,24 +85,36 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
             MicroKernels<TIsa, TVec>.AccumulateValues(sT, bs, valueRows, bs, vBlock, kStride, acc, d, alpha);
         }
 
-        WriteOutput(job, b, h, qStart, qValid, d, acc, m, l, job.O + qOffset, qStride);
+        // The key tail is free by now: it holds an output row on its way to a half-precision tensor.
+        WriteOutput<TQ>(job, b, h, qStart, qValid, d, acc, m, l, (byte*)job.O + qOffset * TQ.Size, qStride,
+            scratch + KernelScratchLayout.KeyTail(bs, d));
     }
 
     /// <summary>qT[c, r] = q[r, c] · scale·log2 e for the valid rows; rows past the sequence are 0.</summary>
-    internal static void PackQueryTransposed(float* q, long qStride, int qValid, int bs, int d, float scale, float* qT)
+    internal static void PackQueryTransposed(float* q, long qStride, int qValid, int bs, int d, float scale, float* qT) =>
+        PackQueryTransposed<FloatElement>(q, qStride, qValid, bs, d, scale, qT);
+
+    /// <summary><see cref="PackQueryTransposed(float*, long, int, int, int, float, float*)"/> from elements of <typeparamref name="T"/>, widened exactly.</summary>
+    internal static void PackQueryTransposed<T>(void* q, long qStride, int qValid, int bs, int d, float scale, float* qT)
+        where T : struct, ITensorElement
     {
         for (int r = 0; r < qValid; r++)
         {
-            float* qr = q + r * qStride;
-            for (int c = 0; c < d; c++) qT[(long)c * bs + r] = qr[c] * scale;
+            long row = r * qStride;
+            for (int c = 0; c < d; c++) qT[(long)c * bs + r] = T.Read(q, row + c) * scale;
         }
         if (qValid < bs)
             for (int c = 0; c < d; c++) new Span<float>(qT + (long)c * bs + qValid, bs - qValid).Clear();
     }
 
-    internal static void CopyRowsPadded(float* src, long srcStride, int rows, int bs, int d, float* dst)
+    internal static void CopyRowsPadded(float* src, long srcStride, int rows, int bs, int d, float* dst) =>
+        CopyRowsPadded<FloatElement>(src, srcStride, rows, bs, d, dst);
+
+    /// <summary>Rows of <typeparamref name="T"/> widened into <paramref name="bs"/> rows of d floats, those past <paramref name="rows"/> zero.</summary>
+    internal static void CopyRowsPadded<T>(void* src, long srcStride, int rows, int bs, int d, float* dst)
+        where T : struct, ITensorElement
     {
-        for (int j = 0; j < rows; j++) new ReadOnlySpan<float>(src + j * srcStride, d).CopyTo(new Span<float>(dst + (long)j * d, d));
+        for (int j = 0; j < rows; j++) T.Widen((byte*)src + j * srcStride * T.Size, dst + (long)j * d, d);
         new Span<float>(dst + (long)rows * d, (bs - rows) * d).Clear();
     }
 
@@ -147,25 +167,29 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         }
     }
 
-    private static void WriteOutput(KernelJob job, int b, int h, int qStart, int qValid, int d, float* acc, float* m, float* l,
-        float* o, long oStride)
+    private static void WriteOutput<TO>(KernelJob job, int b, int h, int qStart, int qValid, int d, float* acc, float* m, float* l,
+        byte* o, long oStride, float* rowScratch)
+        where TO : struct, ITensorElement
     {
         int w = TIsa.Width;
         float* lse = job.Lse == null ? null : job.Lse + job.Geometry.LogSumExpBase(b, h) + qStart;
         for (int r = 0; r < qValid; r++)
         {
-            float* orow = o + r * oStride, arow = acc + (long)r * d;
+            byte* orow = o + r * oStride * TO.Size;
+            float* arow = acc + (long)r * d;
+            float* frow = TO.Type == ElementType.Float32 ? (float*)orow : rowScratch;
             float sum = l[r];
             if (sum > 0)
             {
                 TVec inv = TIsa.Broadcast(1f / sum);
-                for (int c = 0; c < d; c += w) TIsa.Store(orow + c, TIsa.Multiply(TIsa.Load(arow + c), inv));
+                for (int c = 0; c < d; c += w) TIsa.Store(frow + c, TIsa.Multiply(TIsa.Load(arow + c), inv));
+                if (TO.Type != ElementType.Float32) TO.Narrow(frow, orow, d);
                 if (lse != null) lse[r] = (float)(m[r] * Ln2 + Math.Log(sum));
             }
             else
             {
                 // No allowed key: zeros and −∞, never NaN.
-                new Span<float>(orow, d).Clear();
+                new Span<byte>(orow, d * TO.Size).Clear();
                 if (lse != null) lse[r] = float.NegativeInfinity;
             }
         }

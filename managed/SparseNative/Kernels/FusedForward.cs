@@ -1,5 +1,6 @@
-using SparseNative.Kernels.Isa;
 using SparseNative.Dispatch;
+using SparseNative.Elements;
+using SparseNative.Kernels.Isa;
 
 namespace SparseNative.Kernels;
 
@@ -13,23 +14,54 @@ internal static unsafe class FusedForward
         where TIsa : struct, ISimdIsa<TVec>
         where TVec : unmanaged
     {
+        // One compiled kernel per pair of element types; the block loop itself is written once.
+        switch (p.Types.QueryOutput)
+        {
+            case ElementType.Float32: Run<TIsa, TVec, FloatElement>(p); break;
+            case ElementType.Float16: Run<TIsa, TVec, HalfElement>(p); break;
+            default: Run<TIsa, TVec, BFloat16Element>(p); break;
+        }
+    }
+
+    private static void Run<TIsa, TVec, TQ>(in AttentionProblem p)
+        where TIsa : struct, ISimdIsa<TVec>
+        where TVec : unmanaged
+        where TQ : struct, ITensorElement
+    {
+        switch (p.Types.KeyValue)
+        {
+            case ElementType.Float32: Run<TIsa, TVec, TQ, FloatElement>(p); break;
+            case ElementType.Float16: Run<TIsa, TVec, TQ, HalfElement>(p); break;
+            default: Run<TIsa, TVec, TQ, BFloat16Element>(p); break;
+        }
+    }
+
+    private static void Run<TIsa, TVec, TQ, TKV>(in AttentionProblem p)
+        where TIsa : struct, ISimdIsa<TVec>
+        where TVec : unmanaged
+        where TQ : struct, ITensorElement
+        where TKV : struct, ITensorElement
+    {
         var s = p.Shape;
-        fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
+        fixed (byte* q = p.QueryData, k = p.KeyData, v = p.ValueData, o = p.OutputData)
+        fixed (float* lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         {
             var job = new KernelJob(p, q, k, v, o, lse, segQ, segK);
             int items = checked(s.Batch * s.QueryHeads * job.Geometry.QueryBlocks);
             long work = p.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / p.Layout.LayoutCount);
-            WorkItems.Run(new QueryBlocks<TIsa, TVec>(job), items, WorkItems.Threads(p.Threads, work));
+            WorkItems.Run(new QueryBlocks<TIsa, TVec, TQ, TKV>(job), items, WorkItems.Threads(p.Threads, work));
         }
     }
 
-    private readonly struct QueryBlocks<TIsa, TVec>(KernelJob job) : IWorkItems
+    private readonly struct QueryBlocks<TIsa, TVec, TQ, TKV>(KernelJob job) : IWorkItems
         where TIsa : struct, ISimdIsa<TVec>
         where TVec : unmanaged
+        where TQ : struct, ITensorElement
+        where TKV : struct, ITensorElement
     {
         public long ScratchFloats => job.ScratchFloats;
-        public void Process(int item, float* scratch) => FusedBlockKernel<TIsa, TVec>.Process(job, item, scratch);
+        public void Process(int item, float* scratch) => FusedBlockKernel<TIsa, TVec>.Process<TQ, TKV>(job, item, scratch);
         public int[] RentOrderByCost(out int count) => WorkSchedule.RentOrderByCost(job.Geometry.Shape, job.Layout, out count);
     }
 }

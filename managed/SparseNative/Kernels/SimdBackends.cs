@@ -8,6 +8,13 @@ namespace SparseNative.Kernels;
 /// <summary>What the four SIMD backends share: the head-dimension rule, with the reason they need it.</summary>
 internal abstract class SimdBackend : AttentionBackend
 {
+    /// <summary>float32, float16 and bfloat16, in the combinations <see cref="Elements.TensorTypes"/> describes.</summary>
+    public override bool SupportsTypes(Elements.TensorTypes types, out string? reason)
+    {
+        reason = null;
+        return true;
+    }
+
     public override bool Supports(in AttentionProblem problem, out string? reason) =>
         HeadDimFits(problem, "the SIMD kernels never load a partial vector; Backend.Reference handles it", out reason);
 

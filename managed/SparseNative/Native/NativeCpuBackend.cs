@@ -1,5 +1,6 @@
-using SparseNative.Interop;
 using SparseNative.Dispatch;
+using SparseNative.Elements;
+using SparseNative.Interop;
 
 namespace SparseNative.Native;
 
@@ -17,6 +18,13 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
 
     public override string Details => SparseNativeLibrary.Status is { IsLoaded: true } s ? $"{s.Path}: {s.BuildInfo}" : "";
 
+    /// <summary>float32, float16 and bfloat16 tensors: the C library widens them in its kernel (SN_ABI_VERSION 4).</summary>
+    public override bool SupportsTypes(Elements.TensorTypes types, out string? reason)
+    {
+        reason = null;
+        return true;
+    }
+
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
         return HeadDimFits(problem, "the C kernel's tiles need it", out reason);
@@ -25,11 +33,14 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
     public override void Forward(in AttentionProblem p)
     {
         var layout = p.Layout;
+        int qSize = p.Types.QueryOutput.Size(), kvSize = p.Types.KeyValue.Size();
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
         fixed (int* rows = layout.AllRowOffsets, cols = layout.AllColumnIndices)
+        fixed (byte* q = p.QueryData, k = p.KeyData, v = p.ValueData, o = p.OutputData)
         {
-            Run(NativeStructs.Problem(p, segQ, segK), NativeStructs.Layout(layout, rows, cols), p.Query, p.Key, p.Value, p.Output,
-                p.LogSumExp);
+            Run(NativeStructs.Problem(p, segQ, segK), NativeStructs.Layout(layout, rows, cols),
+                q, (nuint)(p.QueryData.Length / qSize), k, (nuint)(p.KeyData.Length / kvSize), v,
+                (nuint)(p.ValueData.Length / kvSize), o, (nuint)(p.OutputData.Length / qSize), p.LogSumExp);
         }
     }
 
@@ -58,9 +69,18 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
     internal static void Run(in SnProblem problem, in SnLayout layout, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
         ReadOnlySpan<float> v, Span<float> output, Span<float> lse)
     {
+        fixed (float* qp = q, kp = k, vp = v, op = output)
+            Run(problem, layout, qp, (nuint)q.Length, kp, (nuint)k.Length, vp, (nuint)v.Length, op, (nuint)output.Length, lse);
+    }
+
+    /// <summary><see cref="Run(in SnProblem, in SnLayout, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/>
+    /// on pinned tensors of the problem's element types (lengths in elements).</summary>
+    private static void Run(in SnProblem problem, in SnLayout layout, void* q, nuint qLength, void* k, nuint kLength, void* v,
+        nuint vLength, void* output, nuint outputLength, Span<float> lse)
+    {
         try
         {
-            SparseNativeApi.AttentionForward(problem, layout, q, k, v, output, lse);
+            SparseNativeApi.AttentionForward(problem, layout, q, qLength, k, kLength, v, vLength, output, outputLength, lse);
         }
         catch (SparseNativeException e)
         {

@@ -34,6 +34,14 @@ internal static unsafe class NativeStructs
     /// resolved one (<see cref="AttentionOptions.ResolveScale"/>): the C ABI has no default and uses the value as given.
     /// </summary>
     public static SnProblem Problem(in AttentionProblem p, int* querySegments, int* keySegments) =>
-        Problem(p.Shape, p.Format, p.Causal, p.Scale, p.Threads,
-            p.HasSegments ? querySegments : null, p.HasSegments ? keySegments : null);
+        WithTypes(Problem(p.Shape, p.Format, p.Causal, p.Scale, p.Threads,
+            p.HasSegments ? querySegments : null, p.HasSegments ? keySegments : null), p.Types);
+
+    /// <summary>The problem with its tensors' element types (Q and O of one, K and V of another).</summary>
+    public static SnProblem WithTypes(SnProblem problem, Elements.TensorTypes types)
+    {
+        problem.QDtype = problem.OutDtype = (SnDtype)types.QueryOutput;
+        problem.KDtype = problem.VDtype = (SnDtype)types.KeyValue;
+        return problem;
+    }
 }

@@ -31,8 +31,10 @@ extern "C" {
 
 /* Version of this binary interface. Callers compare snc_abi_version() with the value they compiled with. */
 /* 2: sn_problem.scale is always used as given (1 read 0 as "1/sqrt(head_dim)").
- * 3: snc_attention_backward, snc_attention_backward_host. */
-#define SNC_ABI_VERSION 3
+ * 3: snc_attention_backward, snc_attention_backward_host.
+ * 4: sn_problem gained q_dtype, k_dtype, v_dtype, out_dtype (SN_ABI_VERSION 4); this library takes its element type
+ *    from its dtype argument and requires the four to be 0 (SN_UNSUPPORTED otherwise). */
+#define SNC_ABI_VERSION 4
 
 /* A status beyond sparse_native.h's: a CUDA runtime call failed (no driver, device lost, launch failure,
  * an error raised by an earlier asynchronous kernel). The message names the call and CUDA's error name and

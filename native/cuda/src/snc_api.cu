@@ -513,7 +513,7 @@ static sn_status backward_host(const sn_problem* problem, const sn_layout* layou
     const size_t es = snc_dtype_size(dtype);
     if (s != SN_OK || (s = sn_check_backward_buffers(&plan, static_cast<int64_t>(es), layout, &host)) != SN_OK) return s;
     if ((problem->flags & SN_FLAG_ALLOW_NON_FINITE) == 0 &&
-        (s = sn_check_backward_finite(&plan, snc_non_finite_finder(dtype), &host)) != SN_OK)
+        (s = sn_check_backward_finite(&plan, sn_finder_for(dtype), &host)) != SN_OK)
         return s;
 
     const size_t q_bytes = es * static_cast<size_t>(plan.q_count);

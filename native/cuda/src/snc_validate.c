@@ -48,6 +48,8 @@ static sn_status snc_check_supported(const sn_problem* p, int32_t dtype, int32_t
 
 sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layout_shape* layout, int32_t dtype)
 {
+    const sn_status typed = sn_check_float32_only(problem, "the CUDA library (its dtype argument gives the type)");
+    if (typed != SN_OK) return typed;
     if (snc_dtype_size(dtype) == 0)
         return sn_fail(SN_INVALID_ARGUMENT,
                        "dtype = %d: must be 0 (SNC_DTYPE_F32), 1 (SNC_DTYPE_F16) or 2 (SNC_DTYPE_BF16)", dtype);
@@ -85,7 +87,7 @@ sn_status snc_check_device_pointers(const sn_plan* p, const void* q, const void*
     sn_status s = snc_check_aligned(data, sizeof data / sizeof data[0]);
     if (s == SN_OK) s = snc_check_lse_aligned(lse);
     if (s != SN_OK) return s;
-    return sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, NULL); /* the layout is on the device */
+    return sn_check_overlaps(p, q, k, v, out, lse, NULL); /* the layout is on the device */
 }
 
 sn_status snc_check_backward_device_pointers(const sn_plan* p, const sn_backward_buffers* b)
@@ -106,61 +108,12 @@ sn_status snc_check_backward_device_pointers(const sn_plan* p, const sn_backward
     return s == SN_OK ? snc_check_lse_aligned(b->lse) : s;
 }
 
-/* |x| of a finite binary16 or bfloat16 value given with its sign bit cleared. */
-static double snc_magnitude_16(uint16_t bits, uint16_t exponent)
-{
-    if (exponent == 0x7F80u) { /* bfloat16: the top half of a float32 */
-        const uint32_t wide = (uint32_t)bits << 16;
-        float f;
-        memcpy(&f, &wide, sizeof f);
-        return (double)f;
-    }
-    const int e = (bits >> 10) & 0x1F, m = bits & 0x3FF; /* binary16: 5 exponent bits, bias 15 */
-    return e == 0 ? ldexp((double)m, -24) : ldexp((double)(m + 1024), e - 25);
-}
-
-/* The first NaN/infinity among n binary16 (exponent bits 0x7C00) or bfloat16 (0x7F80) values, or -1 with
- * the largest magnitude in *value (sn_non_finite_finder's contract). */
-static int64_t snc_find_non_finite_16(const void* data, int64_t n, uint16_t exponent, double* value)
-{
-    const uint16_t* x = (const uint16_t*)data;
-    uint16_t top = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        if ((x[i] & exponent) == exponent) {
-            const int nan = (x[i] & (uint16_t)~(exponent | 0x8000u)) != 0;
-            *value = nan ? (double)NAN : (x[i] & 0x8000u) ? -(double)INFINITY : (double)INFINITY;
-            return i;
-        }
-        const uint16_t magnitude = (uint16_t)(x[i] & 0x7FFFu);
-        top = magnitude > top ? magnitude : top;
-    }
-    *value = snc_magnitude_16(top, exponent);
-    return -1;
-}
-
-static int64_t snc_find_non_finite_f16(const void* data, int64_t n, double* value)
-{
-    return snc_find_non_finite_16(data, n, 0x7C00u, value);
-}
-
-static int64_t snc_find_non_finite_bf16(const void* data, int64_t n, double* value)
-{
-    return snc_find_non_finite_16(data, n, 0x7F80u, value);
-}
-
-sn_non_finite_finder snc_non_finite_finder(int32_t dtype)
-{
-    return dtype == SNC_DTYPE_F32 ? sn_find_non_finite_f32
-         : dtype == SNC_DTYPE_F16 ? snc_find_non_finite_f16
-                                  : snc_find_non_finite_bf16;
-}
-
 sn_status snc_check_host_buffers(const sn_plan* p, int32_t flags, const void* q, size_t q_len, const void* k,
                                  size_t k_len, const void* v, size_t v_len, const void* out, size_t out_len,
                                  const float* lse, size_t lse_len, const sn_layout* layout)
 {
     sn_status s = sn_check_buffers(p, q, q_len, k, k_len, v, v_len, out, out_len, lse, lse_len);
-    if (s == SN_OK) s = sn_check_overlaps(p, snc_dtype_size(p->dtype), q, k, v, out, lse, layout);
+    if (s == SN_OK) s = sn_check_overlaps(p, q, k, v, out, lse, layout);
     if (s != SN_OK || (flags & SN_FLAG_ALLOW_NON_FINITE) != 0) return s;
-    return sn_check_finite_inputs(p, snc_non_finite_finder(p->dtype), q, k, v);
+    return sn_check_finite_inputs(p, q, k, v);
 }

@@ -25,9 +25,6 @@ sn_status snc_plan_call(sn_plan* plan, const sn_problem* problem, const sn_layou
 sn_status snc_check_device_pointers(const sn_plan* plan, const void* q, const void* k, const void* v,
                                     const void* out, const float* lse);
 
-/* The NaN/infinity finder (sn_validate.h) for a tensor of a known dtype. */
-sn_non_finite_finder snc_non_finite_finder(int32_t dtype);
-
 /* The backward's device data: sn_check_backward_buffers (non-NULL, no gradient overlapping an input or
  * another gradient; the lengths are the plan's, the layout's arrays are on the device), then q, k, v, out,
  * dout, dq, dk, dv 16-byte aligned and lse 4-byte aligned. */

@@ -573,7 +573,7 @@ static void check_huge_declared_layout(void)
 #endif
     CHECK(s == SN_OK && layout != NULL, "layout declaring INT32_MAX key blocks: %d %s", s, snc_last_error());
     /* A backward call with a problem of one key block is refused before anything is built. */
-    sn_problem p = { 1, 1, 1, 16, 16, 8, 0, 0, 0.0f, 1, NULL, NULL };
+    sn_problem p = { 1, 1, 1, 16, 16, 8, 0, 0, 0.0f, 1, NULL, NULL, 0, 0, 0, 0 };
     static float x[9 * 128] __attribute__((aligned(16))); /* q, k, v, out, lse, dout, dq, dk, dv of 16 x 8 */
     const sn_status b = snc_attention_backward(&p, layout, SNC_DTYPE_F32, x, x + 128, x + 256, x + 384, x + 512,
                                                x + 640, x + 768, x + 896, x + 1024, NULL);

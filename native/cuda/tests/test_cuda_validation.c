@@ -84,7 +84,7 @@ static void test_layouts(void)
 
 static sn_problem good_problem(void)
 {
-    sn_problem p = { 2, 4, 2, 150, 100, 64, SN_FORMAT_BHSD, 0, 0.0f, 0, NULL, NULL };
+    sn_problem p = { 2, 4, 2, 150, 100, 64, SN_FORMAT_BHSD, 0, 0.0f, 0, NULL, NULL, 0, 0, 0, 0 };
     return p;
 }
 

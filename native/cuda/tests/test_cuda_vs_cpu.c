@@ -124,7 +124,7 @@ static void run_case(const test_case* c)
             for (int j = 0; j < c->Lk; ++j) segk[b * c->Lk + j] = j * 3 / c->Lk;
         }
     }
-    sn_problem p = { c->B, c->Hq, c->Hkv, c->Lq, c->Lk, c->d, c->format, c->causal ? SN_FLAG_CAUSAL : 0, c->scale, 0, segq, segk };
+    sn_problem p = { c->B, c->Hq, c->Hkv, c->Lq, c->Lk, c->d, c->format, c->causal ? SN_FLAG_CAUSAL : 0, c->scale, 0, segq, segk, 0, 0, 0, 0 };
 
     float *ref = malloc(nq * 4), *ref_lse = malloc(nlse * 4), *lse = malloc(nlse * 4);
     if (sn_attention_forward(&p, &layout, q, nq, k, nkv, v, nkv, ref, nq, ref_lse, nlse) != SN_OK) {
@@ -278,7 +278,7 @@ int main(void)
     }
 
     /* An unsupported combination is refused with a message, not run. */
-    sn_problem p = { 1, 1, 1, 64, 64, 96, SN_FORMAT_BHSD, 0, 0.0f, 0, NULL, NULL };
+    sn_problem p = { 1, 1, 1, 64, 64, 96, SN_FORMAT_BHSD, 0, 0.0f, 0, NULL, NULL, 0, 0, 0, 0 };
     int32_t offs[2] = { 0, 1 }, col = 0;
     sn_layout l = { 64, 1, 1, 1, 1, 0, offs, &col };
     uint16_t buf[64 * 96];

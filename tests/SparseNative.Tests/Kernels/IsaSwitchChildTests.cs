@@ -47,4 +47,16 @@ public class IsaSwitchChildTests
                 KernelCheck.AgainstReference(Backend.Auto, new(s, layout, Causal: causal, Format: causal ? TensorFormat.Bshd : TensorFormat.Bhsd, Seed: d));
             }
     }
+
+    [ChildProcessFact(IsaExpectation.Variable)]
+    public void AutoMatchesTheReferenceWithHalfTensors()
+    {
+        Expected();
+        foreach (var (qo, kv) in HalfPrecision.Combinations)
+        {
+            var s = new AttentionShape(1, 4, 2, 77, 93, 40);
+            var layout = KernelCheck.Layout(s, 16, 2, 0.6, 40);
+            HalfPrecision.AgainstReference(Backend.Auto, new(s, layout, Causal: true, Seed: 7), qo, kv);
+        }
+    }
 }

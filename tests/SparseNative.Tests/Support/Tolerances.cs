@@ -63,4 +63,14 @@ internal static class Tolerances
     /// GPU test uses the same bound).
     /// </summary>
     public const double HalfPrecisionLogSumExp = 1e-2;
+
+    /// <summary>
+    /// A float16 or bfloat16 output of a CPU backend, element by element against the exact answer for the same half
+    /// inputs, in units in the last place of the output type at the exact value: everything up to the output is
+    /// float32 (within <see cref="ForwardRelative"/>, far below half an ulp of either type: 2⁻¹¹ and 2⁻⁸ relative),
+    /// and the output is rounded once to nearest (half an ulp). One ulp covers both, including a result that rounds
+    /// across a power of two; the tests add <see cref="ForwardRelative"/> times the output's RMS for elements near zero,
+    /// where the float32 error is relative to the row, not to the element.
+    /// </summary>
+    public const double HalfOutputUlps = 1.0;
 }
