@@ -13,6 +13,12 @@ internal static unsafe class FusedForward
         where TIsa : struct, ISimdIsa<TVec>
         where TVec : unmanaged
     {
+        // Few query rows (decoding): the kernel that reads each K/V block once per GQA group and splits the keys across cores.
+        if (Decode.DecodePlan.Applies(p.Shape, p.Layout))
+        {
+            Decode.DecodeForward.Run<TIsa, TVec>(p);
+            return;
+        }
         var s = p.Shape;
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
         fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
