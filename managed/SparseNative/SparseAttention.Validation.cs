@@ -36,7 +36,8 @@ public static partial class SparseAttention
         }
 
         int threads = ResolveThreads(options.MaxThreads);
-        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads);
+        if (options.KeyValueCache is { } cache) ValidateCache(cache, shape, layout.BlockSize);
+        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads, options.KeyValueCache);
     }
 
     /// <summary><see cref="ValidateSettings"/>, then the host tensors: lengths, no overlap, and (unless turned off) finite values.</summary>
@@ -45,7 +46,16 @@ public static partial class SparseAttention
     {
         var settings = ValidateSettings(shape, layout, options);
 
-        TensorLengths(shape, q.Length, k.Length, v.Length, o.Length, lse.IsEmpty ? null : lse.Length);
+        if (settings.Cache is null) TensorLengths(shape, q.Length, k.Length, v.Length, o.Length, lse.IsEmpty ? null : lse.Length);
+        else
+        {
+            QueryShaped(q.Length, shape, "query");
+            string formula = settings.Cache.IsPaged ? "Pages·KeyValueHeads·BlockSize·HeadDim" : "Batch·KeyValueHeads·Capacity·HeadDim";
+            Length(k.Length, settings.KeyElements, "key", formula);
+            Length(v.Length, settings.KeyElements, "value", formula);
+            QueryShaped(o.Length, shape, "output");
+            if (!lse.IsEmpty) LogSumExpShaped(lse.Length, shape, "logSumExp");
+        }
 
         // An output that overlaps an input would be read after it is written: a silent wrong answer.
         if (o.Overlaps(q) || o.Overlaps(k) || o.Overlaps(v))
@@ -58,7 +68,7 @@ public static partial class SparseAttention
         SegmentsApart(MemoryMarshal.AsBytes(lse), "logSumExp", settings);
 
         if (options.CheckFinite)
-            InputRange(Finite(q, "query", shape.HeadDim), Finite(k, "key", shape.HeadDim), Finite(v, "value", shape.HeadDim),
+            InputRange(Finite(q, "query", shape.HeadDim), FiniteKeys(k, "key", settings), FiniteKeys(v, "value", settings),
                 shape, settings.Scale);
         return new AttentionProblem(q, k, v, o, lse, settings);
     }

@@ -21,9 +21,9 @@ internal static unsafe class DecodeForward
         try
         {
             fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp, st = states)
-            fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+            fixed (int* segQ = p.QuerySegments, segK = p.KeySegments, table = p.BlockTable, lengths = p.SequenceLengths)
             {
-                var job = new KernelJob(p, q, k, v, o, lse, segQ, segK);
+                var job = new KernelJob(p, q, k, v, o, lse, segQ, segK, table, lengths);
                 WorkItems.Run(new Chunks<TIsa, TVec>(job, plan, st), plan.Items, WorkItems.Threads(p.Threads, plan.ActiveBlocks));
                 for (int item = 0; item < plan.Items; item += plan.Chunks[plan.ItemPass[item]])
                     DecodeKernel<TIsa, TVec>.Finish(job, plan, item, st);

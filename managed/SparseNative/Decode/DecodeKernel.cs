@@ -50,11 +50,13 @@ internal static unsafe class DecodeKernel<TIsa, TVec>
             FusedBlockKernel<TIsa, TVec>.IsUniform(job.SegQ + (long)b * lq, lq, out querySegment);
         var row = job.Layout.Row(plan.List[pass], 0);
         var (start, end) = plan.ChunkRange(pass, plan.ItemChunk[item], row.Length);
+        int keyLength = job.KeyLength(b);
+        long causalOffset = job.CausalOffset(b);
         foreach (int kb in row[start..end])
         {
-            int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
-            // Columns ascend: once a block lies wholly above the causal diagonal, so do all later ones.
-            if (g.Causal && kStart > (long)lq - 1 + g.CausalOffset) break;
+            int kStart = kb * bs, kValid = Math.Min(bs, keyLength - kStart);
+            // Columns ascend: once a block lies past the sequence or wholly above the causal diagonal, so do all later ones.
+            if (kValid <= 0 || (g.Causal && kStart > lq - 1 + causalOffset)) break;
             var kind = FusedBlockKernel<TIsa, TVec>.Classify(job, b, 0, kStart, kValid, bs, queriesUniform, querySegment);
             if (kind == FusedBlockKernel<TIsa, TVec>.BlockKind.Masked) continue;
 
@@ -78,7 +80,7 @@ internal static unsafe class DecodeKernel<TIsa, TVec>
     private static float* KeyValueBlock(float* tensor, KernelJob job, int b, int kvh, int kStart, int kValid, float* pad, out long stride)
     {
         ref readonly var g = ref job.Geometry;
-        float* block = tensor + g.Keys.Row(b, kvh, kStart);
+        float* block = tensor + job.KeyRow(b, kvh, kStart);
         stride = g.Keys.RowStride;
         if (kValid == g.BlockSize) return block;
         FusedBlockKernel<TIsa, TVec>.CopyRowsPadded(block, stride, kValid, g.BlockSize, g.Shape.HeadDim, pad);
@@ -100,7 +102,7 @@ internal static unsafe class DecodeKernel<TIsa, TVec>
             for (int r = 0; r < rows; r++)
             {
                 int i = r % lq;
-                if (!g.CausallyVisible(i, kStart + j) || (segQ != null && segQ[i] != segK[j])) scores[r] = float.NegativeInfinity;
+                if (!job.CausallyVisible(b, i, kStart + j) || (segQ != null && segQ[i] != segK[j])) scores[r] = float.NegativeInfinity;
             }
         }
     }

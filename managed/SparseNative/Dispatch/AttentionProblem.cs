@@ -36,6 +36,10 @@ internal readonly ref struct AttentionProblem
     public ReadOnlySpan<int> QuerySegments => Settings.QuerySegmentIds.Span;
     public ReadOnlySpan<int> KeySegments => Settings.KeySegmentIds.Span;
 
+    /// <summary>A paged cache's block table and a cache's sequence lengths (empty when absent), for the backends to pin.</summary>
+    public ReadOnlySpan<int> BlockTable => Settings.Cache is { } c ? c.BlockTable.Span : default;
+    public ReadOnlySpan<int> SequenceLengths => Settings.Cache is { } c ? c.SequenceLengths.Span : default;
+
     public bool HasLogSumExp => !LogSumExp.IsEmpty;
     public bool HasSegments => Settings.HasSegments;
 }

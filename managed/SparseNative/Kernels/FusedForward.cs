@@ -21,9 +21,9 @@ internal static unsafe class FusedForward
         }
         var s = p.Shape;
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
-        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments, table = p.BlockTable, lengths = p.SequenceLengths)
         {
-            var job = new KernelJob(p, q, k, v, o, lse, segQ, segK);
+            var job = new KernelJob(p, q, k, v, o, lse, segQ, segK, table, lengths);
             int items = checked(s.Batch * s.QueryHeads * job.Geometry.QueryBlocks);
             long work = p.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / p.Layout.LayoutCount);
             WorkItems.Run(new QueryBlocks<TIsa, TVec>(job), items, WorkItems.Threads(p.Threads, work));

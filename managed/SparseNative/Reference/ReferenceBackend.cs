@@ -18,17 +18,18 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
     {
         var s = p.Shape;
         fixed (float* q = p.Query, k = p.Key, v = p.Value, o = p.Output, lse = p.LogSumExp)
-        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments, table = p.BlockTable, lengths = p.SequenceLengths)
         {
-            var job = new Job(p, q, k, v, o, lse, segQ, segK);
+            var job = new Job(p, q, k, v, o, lse, segQ, segK, table, lengths);
             int rows = s.Batch * s.QueryHeads * s.QueryLength;
             var po = new ParallelOptions { MaxDegreeOfParallelism = p.Threads };
             Parallel.For(0, rows, po, job.Row);
         }
     }
 
-    private sealed class Job(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK)
-        : PinnedProblem(p, q, k, v, o, lse, segQ, segK)
+    private sealed class Job(in AttentionProblem p, float* q, float* k, float* v, float* o, float* lse, int* segQ, int* segK,
+        int* blockTable, int* sequenceLengths)
+        : PinnedProblem(p, q, k, v, o, lse, segQ, segK, blockTable, sequenceLengths)
     {
         private readonly float _scale = p.Scale;
 
@@ -48,9 +49,9 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             double max = double.NegativeInfinity;
             foreach (int kb in keyBlocks)
             {
-                int end = Math.Min((kb + 1) * bs, s.KeyLength);
+                int end = Math.Min((kb + 1) * bs, KeyLength(b));
                 for (int j = kb * bs; j < end; j++)
-                    if (TokenAllowed(b, i, j)) max = Math.Max(max, Score(qi, KeyRow(b, kvh, j), d));
+                    if (TokenAllowed(b, i, j)) max = Math.Max(max, Score(qi, KeyRowOf(b, kvh, j), d));
             }
 
             var acc = new double[d];
@@ -60,13 +61,13 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                 // Pass 2: weights relative to the max, their sum, and the weighted sum of values.
                 foreach (int kb in keyBlocks)
                 {
-                    int end = Math.Min((kb + 1) * bs, s.KeyLength);
+                    int end = Math.Min((kb + 1) * bs, KeyLength(b));
                     for (int j = kb * bs; j < end; j++)
                     {
                         if (!TokenAllowed(b, i, j)) continue;
-                        double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
+                        double w = Math.Exp(Score(qi, KeyRowOf(b, kvh, j), d) - max);
                         sum += w;
-                        float* vj = V + Geometry.Keys.Row(b, kvh, j);
+                        float* vj = V + KeyRow(b, kvh, j);
                         for (int c = 0; c < d; c++) acc[c] += w * vj[c];
                     }
                 }
@@ -78,7 +79,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                     sum > 0 ? (float)(max + Math.Log(sum)) : float.NegativeInfinity;
         }
 
-        private float* KeyRow(int b, int kvh, int j) => K + Geometry.Keys.Row(b, kvh, j);
+        private float* KeyRowOf(int b, int kvh, int j) => K + KeyRow(b, kvh, j);
 
         private double Score(float* qi, float* kj, int d) => ReferenceBackend.Score(qi, kj, d, _scale);
     }
