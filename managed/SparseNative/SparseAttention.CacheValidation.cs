@@ -73,16 +73,23 @@ public static partial class SparseAttention
     }
 
     /// <summary>
-    /// <see cref="Finite"/> for K or V: the whole tensor when it is plain, else only the rows a cache's sequences use (the rest of
-    /// a preallocated cache or of the pages may hold anything). Returns the largest magnitude read.
+    /// <see cref="Finite"/> for K or V: the whole tensor when it is plain, else only the rows the call reads (a cache's
+    /// sequences; a strided view's rows). Returns the largest magnitude read.
     /// </summary>
-    private static float FiniteKeys(ReadOnlySpan<float> x, string name, in ProblemSettings settings)
+    private static unsafe float FiniteKeys(ReadOnlySpan<float> x, string name, in ProblemSettings settings)
+    {
+        if (settings.Cache is null) return Finite(x, name, settings.Shape.HeadDim);
+        fixed (float* p = x) return FiniteRows(p, name, settings);
+    }
+
+    /// <summary>Throws unless every K or V row the call reads is finite (rows through the cache or the strides); returns the largest magnitude.</summary>
+    private static unsafe float FiniteRows(float* x, string name, in ProblemSettings settings)
     {
         var cache = settings.Cache;
-        if (cache is null) return Finite(x, name, settings.Shape.HeadDim);
         var s = settings.Shape;
+        var rows = settings.Geometry.Keys;
         int bs = settings.Layout.BlockSize, d = s.HeadDim;
-        var lengths = cache.SequenceLengths.Span;
+        var lengths = cache is null ? default : cache.SequenceLengths.Span;
         float top = 0;
         for (int b = 0; b < s.Batch; b++)
         {
@@ -90,8 +97,8 @@ public static partial class SparseAttention
             for (int h = 0; h < s.KeyValueHeads; h++)
                 for (int t = 0; t < length; t++)
                 {
-                    long row = cache.RowOffset(b, h, t, s.KeyValueHeads, d, bs, settings.Format);
-                    var values = x.Slice((int)row, d);
+                    long row = cache is null ? rows.Row(b, h, t) : cache.RowOffset(b, h, t, s.KeyValueHeads, d, bs, settings.Format);
+                    var values = new ReadOnlySpan<float>(x + row, d);
                     int bits = LargestMagnitudeBits(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values));
                     if (bits >= 0x7F800000)
                         foreach (float value in values)

@@ -12,9 +12,11 @@ public static partial class SparseAttention
     /// <see cref="SelectBackend"/>, <see cref="ForwardSplitKeys"/>, <see cref="Cuda.CudaAttention.Forward"/>); what it returns
     /// is trusted from then on. Tensor lengths are checked by the caller, which knows where the tensors live.
     /// </summary>
-    internal static ProblemSettings ValidateSettings(AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    internal static ProblemSettings ValidateSettings(AttentionShape shape, BlockLayout layout, AttentionOptions options,
+        TensorRows? stridedKeys = null)
     {
-        shape.Validate(nameof(shape));
+        // K and V read through a tensor span's pointer may exceed the int.MaxValue elements a span can index.
+        shape.Validate(nameof(shape), keysSpanIndexed: stridedKeys is null);
         ArgumentNullException.ThrowIfNull(layout);
         layout.ValidateFor(shape, nameof(layout));
         if (!Enum.IsDefined(options.Format))
@@ -37,7 +39,8 @@ public static partial class SparseAttention
 
         int threads = ResolveThreads(options.MaxThreads);
         if (options.KeyValueCache is { } cache) ValidateCache(cache, shape, layout.BlockSize);
-        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads, options.KeyValueCache);
+        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads, options.KeyValueCache,
+            stridedKeys);
     }
 
     /// <summary><see cref="ValidateSettings"/>, then the host tensors: lengths, no overlap, and (unless turned off) finite values.</summary>

@@ -45,8 +45,9 @@ internal abstract class AttentionBackend
     /// </summary>
     protected static bool PlainKeyValues(in AttentionProblem problem, out string? reason)
     {
-        reason = problem.Settings.Cache is null ? null
-            : "reads plain K/V tensors only; a KeyValueCache (preallocated, paged or with sequence lengths) is read by the managed backends";
+        reason = problem.Settings.Cache is not null
+            ? "reads plain K/V tensors only; a KeyValueCache (preallocated, paged or with sequence lengths) is read by the managed backends"
+            : problem.Settings.StridedKeys ? "reads plain K/V tensors only; strided tensor-span views are read by the managed backends" : null;
         return reason is null;
     }
 

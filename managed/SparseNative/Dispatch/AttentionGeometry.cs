@@ -22,7 +22,8 @@ internal readonly struct AttentionGeometry
     /// <summary><c>KeyLength − QueryLength</c>: the causal rule is <c>j ≤ i + CausalOffset</c> (bottom-right alignment).</summary>
     public readonly int CausalOffset;
 
-    public AttentionGeometry(AttentionShape shape, TensorFormat format, int blockSize, bool causal, KeyValueCache? cache = null)
+    public AttentionGeometry(AttentionShape shape, TensorFormat format, int blockSize, bool causal, KeyValueCache? cache = null,
+        TensorRows? keyRows = null)
     {
         Shape = shape;
         Format = format;
@@ -31,7 +32,7 @@ internal readonly struct AttentionGeometry
         KeyBlocks = shape.KeyBlocks(blockSize);
         Queries = new TensorRows(format, shape.QueryHeads, shape.QueryLength, shape.HeadDim);
         int keyTokens = cache is null ? shape.KeyLength : cache.IsPaged ? blockSize : cache.Capacity;
-        Keys = new TensorRows(format, shape.KeyValueHeads, keyTokens, shape.HeadDim);
+        Keys = keyRows ?? new TensorRows(format, shape.KeyValueHeads, keyTokens, shape.HeadDim);
         Causal = causal;
         CausalOffset = shape.KeyLength - shape.QueryLength;
     }

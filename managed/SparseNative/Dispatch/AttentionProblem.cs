@@ -6,7 +6,7 @@ namespace SparseNative.Dispatch;
 /// by <see cref="SparseAttention.CreateProblem"/>. Backends trust it (the native libraries check again on their side of the ABI,
 /// which is their own contract with C callers).
 /// </summary>
-internal readonly ref struct AttentionProblem
+internal readonly unsafe ref struct AttentionProblem
 {
     public readonly ReadOnlySpan<float> Query;
     public readonly ReadOnlySpan<float> Key;
@@ -16,11 +16,25 @@ internal readonly ref struct AttentionProblem
     public readonly Span<float> LogSumExp;
     public readonly ProblemSettings Settings;
 
+    /// <summary>K and V of a tensor-span call (<see cref="ProblemSettings.StridedKeys"/>), pinned by the caller for the call and
+    /// indexed by long offsets (they may exceed int.MaxValue elements); null when <see cref="Key"/> and <see cref="Value"/> hold them.</summary>
+    public readonly float* KeyPointer, ValuePointer;
+
     public AttentionProblem(ReadOnlySpan<float> query, ReadOnlySpan<float> key, ReadOnlySpan<float> value,
         Span<float> output, Span<float> logSumExp, scoped in ProblemSettings settings)
     {
         Query = query; Key = key; Value = value; Output = output; LogSumExp = logSumExp;
         Settings = settings;
+    }
+
+    /// <summary>A tensor-span call: K and V as pinned pointers, Q and O as spans.</summary>
+    public static AttentionProblem Strided(ReadOnlySpan<float> query, float* key, float* value, Span<float> output,
+        Span<float> logSumExp, in ProblemSettings settings) => new(query, key, value, output, logSumExp, settings);
+
+    private AttentionProblem(ReadOnlySpan<float> query, float* key, float* value, Span<float> output, Span<float> logSumExp,
+        in ProblemSettings settings) : this(query, ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, output, logSumExp, settings)
+    {
+        KeyPointer = key; ValuePointer = value;
     }
 
     public AttentionShape Shape => Settings.Shape;

@@ -25,7 +25,10 @@ internal abstract unsafe class PinnedProblem
         BlockTable = cache is { IsPaged: true } ? blockTable : null;
         SequenceLengths = cache is { SequenceLengths.IsEmpty: false } ? sequenceLengths : null;
         _blocksPerSequence = cache?.BlocksPerSequence ?? 0;
-        Q = q; K = k; V = v; O = o;
+        Q = q; O = o;
+        // A tensor-span call's K and V are pinned by its caller already; the spans are empty then.
+        K = p.KeyPointer != null ? p.KeyPointer : k;
+        V = p.ValuePointer != null ? p.ValuePointer : v;
         Lse = p.HasLogSumExp ? lse : null;
         SegQ = p.HasSegments ? segQ : null;
         SegK = p.HasSegments ? segK : null;

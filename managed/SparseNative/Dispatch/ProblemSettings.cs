@@ -24,12 +24,17 @@ internal readonly struct ProblemSettings
     /// <summary>K and V as a cache holds them (validated), or null for plain tensors.</summary>
     public readonly KeyValueCache? Cache;
 
+    /// <summary>K and V are a strided view read through pointers (a tensor span): their rows come from its strides.</summary>
+    public readonly bool StridedKeys;
+
     public ProblemSettings(AttentionShape shape, BlockLayout layout, float scale, bool optionsCausal, TensorFormat format,
-        ReadOnlyMemory<int> querySegmentIds, ReadOnlyMemory<int> keySegmentIds, int threads, KeyValueCache? cache = null)
+        ReadOnlyMemory<int> querySegmentIds, ReadOnlyMemory<int> keySegmentIds, int threads, KeyValueCache? cache = null,
+        TensorRows? keyRows = null)
     {
         // The layout's own causality (BlockLayout.IsCausal) is part of the call's meaning: one flag, decided here, for every backend.
-        Geometry = new AttentionGeometry(shape, format, layout.BlockSize, optionsCausal || layout.IsCausal, cache);
+        Geometry = new AttentionGeometry(shape, format, layout.BlockSize, optionsCausal || layout.IsCausal, cache, keyRows);
         Cache = cache;
+        StridedKeys = keyRows is not null;
         Layout = layout;
         Scale = scale;
         CausalFromLayout = layout.IsCausal && !optionsCausal;
