@@ -35,6 +35,13 @@ public sealed record AttentionOptions
     public ReadOnlyMemory<int> KeySegmentIds { get; init; }
 
     /// <summary>
+    /// K and V as a serving cache holds them — preallocated with a capacity, or paged through a block table, with optional
+    /// per-sequence lengths — read where they lie; <c>null</c>: K and V are <c>[Batch, KeyValueHeads, KeyLength, HeadDim]</c>.
+    /// The managed backends read every form; the native and CUDA backends take the plain tensors only (Auto skips them).
+    /// </summary>
+    public KeyValueCache? KeyValueCache { get; init; }
+
+    /// <summary>
     /// Check Q, K and V for NaN and ∞ before computing, and that their magnitudes cannot overflow float32 inside the kernel
     /// (HeadDim·max|q|·max|k|·max(1, |scale|·log₂e) and KeyLength·max|v| at most float.MaxValue / 2; docs/SEMANTICS.md):
     /// one vectorised pass, small next to the attention itself. Turn off only when the inputs are known to be finite and

@@ -51,7 +51,11 @@ public readonly record struct AttentionShape(int Batch, int QueryHeads, int KeyV
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending size when the shape is not valid.</summary>
     /// <param name="paramName">The argument name to report.</param>
-    public void Validate(string paramName = "shape")
+    public void Validate(string paramName = "shape") => Validate(paramName, keysSpanIndexed: true);
+
+    /// <summary><see cref="Validate(string)"/>; with <paramref name="keysSpanIndexed"/> false the K/V tensors may exceed
+    /// int.MaxValue elements (they are read through pointers: tensor spans).</summary>
+    internal void Validate(string paramName, bool keysSpanIndexed)
     {
         Positive(Batch, nameof(Batch));
         Positive(QueryHeads, nameof(QueryHeads));
@@ -65,7 +69,8 @@ public readonly record struct AttentionShape(int Batch, int QueryHeads, int KeyV
         // Element counts index spans, so each tensor must fit in an int-indexed span. In 128 bits: four sizes below 2³¹
         // multiply to up to 2¹²⁴, which a 64-bit product would wrap (65536⁴ = 2⁶⁴ becomes 0 and passes any length check).
         Fits((Int128)Batch * QueryHeads * QueryLength * HeadDim, "Batch·QueryHeads·QueryLength·HeadDim", "query and output");
-        Fits((Int128)Batch * KeyValueHeads * KeyLength * HeadDim, "Batch·KeyValueHeads·KeyLength·HeadDim", "key and value");
+        if (keysSpanIndexed)
+            Fits((Int128)Batch * KeyValueHeads * KeyLength * HeadDim, "Batch·KeyValueHeads·KeyLength·HeadDim", "key and value");
 
         void Fits(Int128 elements, string formula, string tensors)
         {

@@ -29,6 +29,8 @@ public static partial class SparseAttention
         AttentionShape shape, BlockLayout layout, AttentionOptions? options = null)
     {
         options ??= AttentionOptions.Default;
+        if (options.KeyValueCache is not null)
+            throw new ArgumentException("Backward takes plain K and V tensors; options.KeyValueCache must be null.", nameof(options));
         var forward = CreateProblem(query, key, value, AsForwardResult(output), AsForwardResult(logSumExp), shape, layout, options);
         var problem = CreateBackwardProblem(forward, outputGradient, queryGradient, keyGradient, valueGradient, options);
         var backend = BackendRegistry.Select(options.Backend, forward, backward: true);

@@ -12,6 +12,9 @@ public static partial class SparseAttention
     /// cache, where <see cref="Forward"/> would have too few query rows to share out.
     /// </summary>
     /// <remarks>
+    /// On the managed backends <c>Forward</c> itself already splits the keys of a call with at most 16 query rows per head (its
+    /// decode kernel, in fixed chunks, reading each K/V block once per GQA group); this method serves the other backends and
+    /// callers who choose the split count.
     /// Results equal <see cref="Forward"/> up to float32 rounding (the summation order differs); for a fixed split count they are
     /// bitwise reproducible, but with <paramref name="splits"/> = 0 the count follows <see cref="AttentionOptions.MaxThreads"/>,
     /// so pass an explicit count when bitwise reproducibility across thread counts matters. Extra memory: one output and one

@@ -13,9 +13,11 @@ public static partial class SparseAttention
     /// <see cref="SelectBackend"/>, <see cref="ForwardSplitKeys"/>, <see cref="Cuda.CudaAttention.Forward"/>); what it returns
     /// is trusted from then on. Tensor lengths are checked by the caller, which knows where the tensors live.
     /// </summary>
-    internal static ProblemSettings ValidateSettings(AttentionShape shape, BlockLayout layout, AttentionOptions options)
+    internal static ProblemSettings ValidateSettings(AttentionShape shape, BlockLayout layout, AttentionOptions options,
+        TensorRows? stridedKeys = null)
     {
-        shape.Validate(nameof(shape));
+        // K and V read through a tensor span's pointer may exceed the int.MaxValue elements a span can index.
+        shape.Validate(nameof(shape), keysSpanIndexed: stridedKeys is null);
         ArgumentNullException.ThrowIfNull(layout);
         layout.ValidateFor(shape, nameof(layout));
         if (!Enum.IsDefined(options.Format))
@@ -37,7 +39,9 @@ public static partial class SparseAttention
         }
 
         int threads = ResolveThreads(options.MaxThreads);
-        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads);
+        if (options.KeyValueCache is { } cache) ValidateCache(cache, shape, layout.BlockSize);
+        return new ProblemSettings(shape, layout, scale, options.Causal, options.Format, segQ, segK, threads, options.KeyValueCache,
+            stridedKeys);
     }
 
     /// <summary><see cref="ValidateSettings"/>, then the host tensors: lengths, no overlap, and (unless turned off) finite values.</summary>
@@ -57,7 +61,19 @@ public static partial class SparseAttention
         var types = new TensorTypes(ElementTypes.Of<TQ>("query"), ElementTypes.Of<TKV>("key"));
         var settings = ValidateSettings(shape, layout, options);
 
-        TensorLengths(shape, q.Length, k.Length, v.Length, o.Length, lse.IsEmpty ? null : lse.Length);
+        if (settings.Cache is null) TensorLengths(shape, q.Length, k.Length, v.Length, o.Length, lse.IsEmpty ? null : lse.Length);
+        else
+        {
+            if (types.KeyValue != ElementType.Float32)
+                throw new ArgumentException(
+                    $"key and value are {types.KeyValue}: a KeyValueCache (preallocated or paged) takes float32 K/V for now.", "key");
+            QueryShaped(q.Length, shape, "query");
+            string formula = settings.Cache.IsPaged ? "Pages·KeyValueHeads·BlockSize·HeadDim" : "Batch·KeyValueHeads·Capacity·HeadDim";
+            Length(k.Length, settings.KeyElements, "key", formula);
+            Length(v.Length, settings.KeyElements, "value", formula);
+            QueryShaped(o.Length, shape, "output");
+            if (!lse.IsEmpty) LogSumExpShaped(lse.Length, shape, "logSumExp");
+        }
 
         ReadOnlySpan<byte> qb = MemoryMarshal.AsBytes(q), kb = MemoryMarshal.AsBytes(k), vb = MemoryMarshal.AsBytes(v);
         Span<byte> ob = MemoryMarshal.AsBytes(o), lseb = MemoryMarshal.AsBytes(lse);
@@ -72,7 +88,7 @@ public static partial class SparseAttention
         SegmentsApart(lseb, "logSumExp", settings);
 
         if (options.CheckFinite)
-            InputRange(Finite(q, "query", shape.HeadDim), Finite(k, "key", shape.HeadDim), Finite(v, "value", shape.HeadDim),
+            InputRange(Finite(q, "query", shape.HeadDim), FiniteKeys(k, "key", settings), FiniteKeys(v, "value", settings),
                 shape, settings.Scale);
         return new AttentionProblem(qb, kb, vb, ob, lse, settings, types);
     }

@@ -106,4 +106,47 @@ public class ReadmeExamplesTests
         SparseAttention.Forward(q1, k, v, expected, decodeShape, decodeLayout, new AttentionOptions { Causal = true, Backend = Backend.Reference });
         Assert.True(TestData.RelativeError(o1, expected) <= Tolerances.ForwardRelative);
     }
+
+    [Fact]
+    public void PagedDecodeLoopRuns()
+    {
+        // The README's loop at small sizes (block 16, 2 K/V heads, d 16), checked at every step against the reference over
+        // the same tokens as plain tensors.
+        const int block = 16, kvHeads = 2, d = 16, pages = 8, maxBlocks = 8, steps = 70;
+        float[] kPages = new float[pages * kvHeads * block * d], vPages = new float[kPages.Length];
+        int[] table = new int[maxBlocks];
+        var cache = KeyValueCache.Paged(pages, table, maxBlocks);
+        var options = new AttentionOptions { Causal = true, KeyValueCache = cache };
+        var keys = TestData.Random(kvHeads * steps * d, 1);
+        var values = TestData.Random(kvHeads * steps * d, 2);
+        int length = 0, nextFreePage = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            var kNew = new float[kvHeads * d];
+            var vNew = new float[kvHeads * d];
+            for (int h = 0; h < kvHeads; h++)
+            {
+                Array.Copy(keys, (h * steps + step) * d, kNew, h * d, d);
+                Array.Copy(values, (h * steps + step) * d, vNew, h * d, d);
+            }
+            if (length % block == 0) table[length / block] = nextFreePage++;
+            for (int h = 0; h < kvHeads; h++)
+            {
+                int row = (int)cache.RowOffset(sequence: 0, h, token: length, kvHeads, d, block);
+                kNew.AsSpan(h * d, d).CopyTo(kPages.AsSpan(row, d));
+                vNew.AsSpan(h * d, d).CopyTo(vPages.AsSpan(row, d));
+            }
+            length++;
+            var shape = new AttentionShape(Batch: 1, QueryHeads: 8, KeyValueHeads: kvHeads, QueryLength: 1, KeyLength: length, HeadDim: d);
+            var layout = BlockPatterns.Dense(queryLength: 1, block, keyLength: length);
+            var q = TestData.Random(shape.QueryElements, step);
+            var o = new float[shape.QueryElements];
+            SparseAttention.Forward(q, kPages, vPages, o, shape, layout, options);
+
+            var expected = new float[shape.QueryElements];
+            SparseAttention.Forward(q, TestData.TokenSlice(keys, kvHeads, steps, 0, length, d), TestData.TokenSlice(values, kvHeads, steps, 0, length, d),
+                expected, shape, layout, new AttentionOptions { Causal = true, Backend = Backend.Reference });
+            Assert.True(TestData.RelativeError(o, expected) <= Tolerances.ForwardRelative, $"step {step}");
+        }
+    }
 }

@@ -56,7 +56,7 @@ internal sealed class MarkdownReport
     private static bool IsNumeric(string column) =>
         column.Contains("ms") || column.Contains("GFLOP") || column.Contains('%') || column.Contains('×') || column.Contains("diff") ||
         column.Contains("err") || column.Contains("pairs") || column.Contains("blocks") || column.Contains("GiB") ||
-        column.Contains("MiB") || column.Contains("ns") || column.Contains("density");
+        column.Contains("MiB") || column.Contains("GB/s") || column.Contains("bandwidth") || column.Contains("ns") || column.Contains("density");
 
     public static string F(double v, int digits = 1) =>
         double.IsNaN(v) ? "—" : v.ToString("F" + digits, CultureInfo.InvariantCulture);

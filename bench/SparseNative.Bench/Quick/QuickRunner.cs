@@ -46,6 +46,7 @@ internal static class QuickRunner
         }
 
         if (o.Includes("density")) DensitySection.Run(body, data, bs, o.Threads, o.Runs);
+        if (o.Includes("decode")) DecodeSection.Run(body, o.Threads, o.Runs);
         if (o.Long) LongSequenceSection.Run(body, o.Threads, o.Runs);
 
         peaks.Measure(o.Threads);

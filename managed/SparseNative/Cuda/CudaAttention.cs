@@ -51,6 +51,8 @@ public static unsafe class CudaAttention
         options ??= AttentionOptions.Default;
         // The checks every entry point shares (sizes, layout, format, scale, segment ids), then the device buffers.
         var settings = SparseAttention.ValidateSettings(shape, layout, options);
+        if (settings.Cache is not null)
+            throw new ArgumentException("CudaAttention takes plain K/V device buffers; options.KeyValueCache must be null.", nameof(options));
         if (options.Backend is not (Backend.Auto or Backend.Cuda))
             throw new ArgumentException($"options.Backend = {options.Backend}: CudaAttention runs only on the GPU (use Auto or Cuda).", nameof(options));
 

@@ -18,7 +18,7 @@ internal sealed unsafe class CudaBackend : AttentionBackend
 
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
-        if (!HeadDimFits(problem, "the CUDA kernels' tiles need it", out reason)) return false;
+        if (!HeadDimFits(problem, "the CUDA kernels' tiles need it", out reason) || !PlainKeyValues(problem, out reason)) return false;
         int d = problem.Shape.HeadDim;
         reason = d > 256 ? $"head dimension {d} is above 256, the float32 CUDA kernel's limit" : null;
         return reason is null;

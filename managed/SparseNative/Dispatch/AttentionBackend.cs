@@ -50,6 +50,18 @@ internal abstract class AttentionBackend
         return reason is null;
     }
 
+    /// <summary>
+    /// For a backend that reads plain K/V tensors only: false, with the reason, when the call's K and V are a
+    /// <see cref="KeyValueCache"/> (the managed backends read those).
+    /// </summary>
+    protected static bool PlainKeyValues(in AttentionProblem problem, out string? reason)
+    {
+        reason = problem.Settings.Cache is not null
+            ? "reads plain K/V tensors only; a KeyValueCache (preallocated, paged or with sequence lengths) is read by the managed backends"
+            : problem.Settings.StridedKeys ? "reads plain K/V tensors only; strided tensor-span views are read by the managed backends" : null;
+        return reason is null;
+    }
+
     /// <summary>Computes the problem. The problem has been validated.</summary>
     public abstract void Forward(in AttentionProblem problem);
 

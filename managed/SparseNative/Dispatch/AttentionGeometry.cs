@@ -11,7 +11,9 @@ internal readonly struct AttentionGeometry
     public readonly TensorFormat Format;
     public readonly int BlockSize, QueryBlocks, KeyBlocks;
 
-    /// <summary>Rows of Q and O (query heads, query tokens) and of K and V (key/value heads, key tokens).</summary>
+    /// <summary>Rows of Q and O (query heads, query tokens) and of K and V (key/value heads, key tokens). For a
+    /// <see cref="KeyValueCache"/> the K/V rows have the cache's token stride (its capacity), and for a paged one they are the rows
+    /// of one page, indexed by page instead of batch row (<see cref="PinnedProblem.KeyRow"/>).</summary>
     public readonly TensorRows Queries, Keys;
 
     /// <summary>Whether the token causal mask applies (from the options or the layout).</summary>
@@ -20,7 +22,8 @@ internal readonly struct AttentionGeometry
     /// <summary><c>KeyLength − QueryLength</c>: the causal rule is <c>j ≤ i + CausalOffset</c> (bottom-right alignment).</summary>
     public readonly int CausalOffset;
 
-    public AttentionGeometry(AttentionShape shape, TensorFormat format, int blockSize, bool causal)
+    public AttentionGeometry(AttentionShape shape, TensorFormat format, int blockSize, bool causal, KeyValueCache? cache = null,
+        TensorRows? keyRows = null)
     {
         Shape = shape;
         Format = format;
@@ -28,7 +31,8 @@ internal readonly struct AttentionGeometry
         QueryBlocks = shape.QueryBlocks(blockSize);
         KeyBlocks = shape.KeyBlocks(blockSize);
         Queries = new TensorRows(format, shape.QueryHeads, shape.QueryLength, shape.HeadDim);
-        Keys = new TensorRows(format, shape.KeyValueHeads, shape.KeyLength, shape.HeadDim);
+        int keyTokens = cache is null ? shape.KeyLength : cache.IsPaged ? blockSize : cache.Capacity;
+        Keys = keyRows ?? new TensorRows(format, shape.KeyValueHeads, keyTokens, shape.HeadDim);
         Causal = causal;
         CausalOffset = shape.KeyLength - shape.QueryLength;
     }

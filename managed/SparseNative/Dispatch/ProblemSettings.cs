@@ -21,11 +21,20 @@ internal readonly struct ProblemSettings
     /// <summary>Worker threads to use (≥ 1).</summary>
     public readonly int Threads;
 
+    /// <summary>K and V as a cache holds them (validated), or null for plain tensors.</summary>
+    public readonly KeyValueCache? Cache;
+
+    /// <summary>K and V are a strided view read through pointers (a tensor span): their rows come from its strides.</summary>
+    public readonly bool StridedKeys;
+
     public ProblemSettings(AttentionShape shape, BlockLayout layout, float scale, bool optionsCausal, TensorFormat format,
-        ReadOnlyMemory<int> querySegmentIds, ReadOnlyMemory<int> keySegmentIds, int threads)
+        ReadOnlyMemory<int> querySegmentIds, ReadOnlyMemory<int> keySegmentIds, int threads, KeyValueCache? cache = null,
+        TensorRows? keyRows = null)
     {
         // The layout's own causality (BlockLayout.IsCausal) is part of the call's meaning: one flag, decided here, for every backend.
-        Geometry = new AttentionGeometry(shape, format, layout.BlockSize, optionsCausal || layout.IsCausal);
+        Geometry = new AttentionGeometry(shape, format, layout.BlockSize, optionsCausal || layout.IsCausal, cache, keyRows);
+        Cache = cache;
+        StridedKeys = keyRows is not null;
         Layout = layout;
         Scale = scale;
         CausalFromLayout = layout.IsCausal && !optionsCausal;
@@ -48,6 +57,10 @@ internal readonly struct ProblemSettings
     public bool Causal => Geometry.Causal;
 
     public bool HasSegments => !QuerySegmentIds.IsEmpty;
+
+    /// <summary>Elements the K (and the V) tensor must have: the shape's, a preallocated cache's capacity, or the pages'.</summary>
+    public long KeyElements => Cache is null ? Shape.KeyElements
+        : (Cache.IsPaged ? Cache.Pages : (long)Shape.Batch) * Geometry.Keys.BatchStride;
 
     /// <summary>
     /// The same call over a sub-layout of the same block grid (one chunk of a split over keys) with its own thread count.

@@ -20,6 +20,10 @@ internal readonly struct TensorRows
         (HeadStride, RowStride) = format == TensorFormat.Bhsd ? (length * d, d) : (d, heads * d);
     }
 
+    /// <summary>Rows at explicit strides (a strided view of a larger tensor, such as a cache read through a tensor span).</summary>
+    public TensorRows(long batchStride, long headStride, long rowStride) =>
+        (BatchStride, HeadStride, RowStride) = (batchStride, headStride, rowStride);
+
     /// <summary>Offset of token 0 of head <paramref name="h"/> in batch row <paramref name="b"/>.</summary>
     public long HeadBase(int b, int h) => b * BatchStride + h * HeadStride;
 

@@ -36,8 +36,8 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
 
         long qStride = g.Queries.RowStride, kvStride = g.Keys.RowStride;
         long qOffset = g.Queries.Row(b, h, qStart);
-        byte* k = (byte*)job.K + g.Keys.HeadBase(b, kvh) * TKV.Size;
-        byte* v = (byte*)job.V + g.Keys.HeadBase(b, kvh) * TKV.Size;
+        int keyLength = job.KeyLength(b);
+        long causalOffset = job.CausalOffset(b);
 
         float* qT = scratch + KernelScratchLayout.QueryT(bs, d);
         float* sT = scratch + KernelScratchLayout.Scores(bs, d);
@@ -60,13 +60,15 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
         bool queriesUniform = job.SegQ != null && IsUniform(job.SegQ + (long)b * s.QueryLength + qStart, qValid, out querySegment);
         foreach (int kb in job.Layout.Row(job.Layout.ListForHead(h), qb))
         {
-            int kStart = kb * bs, kValid = Math.Min(bs, s.KeyLength - kStart);
-            // Columns ascend: once a block lies wholly above the causal diagonal, so do all later ones.
-            if (g.Causal && kStart > (long)qStart + qValid - 1 + g.CausalOffset) break;
+            int kStart = kb * bs, kValid = Math.Min(bs, keyLength - kStart);
+            // Columns ascend: once a block lies past the sequence or wholly above the causal diagonal, so do all later ones.
+            if (kValid <= 0 || (g.Causal && kStart > qStart + qValid - 1 + causalOffset)) break;
             var kind = Classify(job, b, qStart, kStart, kValid, bs, queriesUniform, querySegment);
             if (kind == BlockKind.Masked) continue;
 
-            byte* kRows = k + kStart * kvStride * TKV.Size, vRows = v + kStart * kvStride * TKV.Size;
+            // The block's rows lie kvStride apart wherever the block is (a plain tensor, a preallocated cache, a page).
+            long blockOffset = job.KeyRow(b, kvh, kStart);
+            byte* kRows = (byte*)job.K + blockOffset * TKV.Size, vRows = (byte*)job.V + blockOffset * TKV.Size;
             float* kBlock = (float*)kRows, vBlock = (float*)vRows;
             long kStride = kvStride;
             if (kValid < bs || TKV.Type != ElementType.Float32)
@@ -130,7 +132,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
     {
         bool partial = kValid < bs;
         ref readonly var g = ref job.Geometry;
-        if (g.Causal && (long)kStart + kValid - 1 > (long)qStart + g.CausalOffset) partial = true;
+        if (g.Causal && (long)kStart + kValid - 1 > qStart + job.CausalOffset(b)) partial = true;
         if (job.SegQ != null)
         {
             int* segK = job.SegK + (long)b * g.Shape.KeyLength + kStart;
@@ -155,7 +157,7 @@ internal static unsafe class FusedBlockKernel<TIsa, TVec>
             if (g.Causal)
             {
                 // Key kStart + j is visible to queries i with kStart + j ≤ i + offset.
-                long firstQuery = (long)kStart + j - g.CausalOffset - qStart;
+                long firstQuery = (long)kStart + j - job.CausalOffset(b) - qStart;
                 int blocked = (int)Math.Clamp(firstQuery, 0, bs);
                 row[..blocked].Fill(float.NegativeInfinity);
             }

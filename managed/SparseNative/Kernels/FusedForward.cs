@@ -14,6 +14,13 @@ internal static unsafe class FusedForward
         where TIsa : struct, ISimdIsa<TVec>
         where TVec : unmanaged
     {
+        // Few query rows (decoding): the kernel that reads each K/V block once per GQA group and splits the keys across cores.
+        // It reads float32 K/V only so far; half-precision K/V decode through the fused kernel below.
+        if (p.Types == TensorTypes.AllFloat32 && Decode.DecodePlan.Applies(p.Shape, p.Layout))
+        {
+            Decode.DecodeForward.Run<TIsa, TVec>(p);
+            return;
+        }
         // One compiled kernel per pair of element types; the block loop itself is written once.
         switch (p.Types.QueryOutput)
         {
@@ -45,9 +52,9 @@ internal static unsafe class FusedForward
         var s = p.Shape;
         fixed (byte* q = p.QueryData, k = p.KeyData, v = p.ValueData, o = p.OutputData)
         fixed (float* lse = p.LogSumExp)
-        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments, table = p.BlockTable, lengths = p.SequenceLengths)
         {
-            var job = new KernelJob(p, q, k, v, o, lse, segQ, segK);
+            var job = new KernelJob(p, q, k, v, o, lse, segQ, segK, table, lengths);
             int items = checked(s.Batch * s.QueryHeads * job.Geometry.QueryBlocks);
             long work = p.Layout.ActiveBlocks * s.Batch * (s.QueryHeads / p.Layout.LayoutCount);
             WorkItems.Run(new QueryBlocks<TIsa, TVec, TQ, TKV>(job), items, WorkItems.Threads(p.Threads, work));

@@ -32,8 +32,12 @@ internal sealed class Avx512Backend : SimdBackend
 
     public override void Forward(in AttentionProblem problem)
     {
-        // A 16-wide vector cannot cover d = 16k + 8 without reading past a row; those dims use 8-wide vectors.
-        if (problem.Shape.HeadDim % Vector512<float>.Count == 0) FusedForward.Run<Avx512Isa, Vector512<float>>(problem);
+        // A 16-wide vector cannot cover d = 16k + 8 without reading past a row; those dims use 8-wide vectors. So does a decode
+        // step whose passes have at most 8 rows (GQA 4 and 8 at one query): the score lanes are rows, and on Zen 4 two 8-wide
+        // FMAs cost what one 16-wide does, so 16 lanes would spend half the score work on padding. Same arithmetic per lane.
+        var s = problem.Shape;
+        bool narrowDecode = Decode.DecodePlan.Applies(s, problem.Layout) && Decode.DecodePlan.WidestPass(s, problem.Layout) <= Vector256<float>.Count;
+        if (s.HeadDim % Vector512<float>.Count == 0 && !narrowDecode) FusedForward.Run<Avx512Isa, Vector512<float>>(problem);
         else FusedForward.Run<Avx2Isa, Vector256<float>>(problem);
     }
 

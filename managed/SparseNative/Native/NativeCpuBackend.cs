@@ -27,7 +27,7 @@ internal sealed unsafe class NativeCpuBackend : AttentionBackend
 
     public override bool Supports(in AttentionProblem problem, out string? reason)
     {
-        return HeadDimFits(problem, "the C kernel's tiles need it", out reason);
+        return HeadDimFits(problem, "the C kernel's tiles need it", out reason) && PlainKeyValues(problem, out reason);
     }
 
     public override void Forward(in AttentionProblem p)

@@ -49,17 +49,18 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
         var s = p.Shape;
         fixed (byte* q = p.QueryData, k = p.KeyData, v = p.ValueData, o = p.OutputData)
         fixed (float* lse = p.LogSumExp)
-        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments)
+        fixed (int* segQ = p.QuerySegments, segK = p.KeySegments, table = p.BlockTable, lengths = p.SequenceLengths)
         {
-            var job = new Job<TQ, TKV>(p, q, k, v, o, lse, segQ, segK);
+            var job = new Job<TQ, TKV>(p, q, k, v, o, lse, segQ, segK, table, lengths);
             int rows = s.Batch * s.QueryHeads * s.QueryLength;
             var po = new ParallelOptions { MaxDegreeOfParallelism = p.Threads };
             Parallel.For(0, rows, po, job.Row);
         }
     }
 
-    private sealed class Job<TQ, TKV>(in AttentionProblem p, void* q, void* k, void* v, void* o, float* lse, int* segQ, int* segK)
-        : PinnedProblem(p, q, k, v, o, lse, segQ, segK)
+    private sealed class Job<TQ, TKV>(in AttentionProblem p, void* q, void* k, void* v, void* o, float* lse, int* segQ, int* segK,
+        int* blockTable, int* sequenceLengths)
+        : PinnedProblem(p, q, k, v, o, lse, segQ, segK, blockTable, sequenceLengths)
         where TQ : struct, ITensorElement
         where TKV : struct, ITensorElement
     {
@@ -80,7 +81,7 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
             double max = double.NegativeInfinity;
             foreach (int kb in keyBlocks)
             {
-                int end = Math.Min((kb + 1) * bs, s.KeyLength);
+                int end = Math.Min((kb + 1) * bs, KeyLength(b));
                 for (int j = kb * bs; j < end; j++)
                     if (TokenAllowed(b, i, j)) max = Math.Max(max, Score(qi, KeyRow(b, kvh, j), d));
             }
@@ -92,13 +93,13 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                 // Pass 2: weights relative to the max, their sum, and the weighted sum of values.
                 foreach (int kb in keyBlocks)
                 {
-                    int end = Math.Min((kb + 1) * bs, s.KeyLength);
+                    int end = Math.Min((kb + 1) * bs, KeyLength(b));
                     for (int j = kb * bs; j < end; j++)
                     {
                         if (!TokenAllowed(b, i, j)) continue;
                         double w = Math.Exp(Score(qi, KeyRow(b, kvh, j), d) - max);
                         sum += w;
-                        long vj = Geometry.Keys.Row(b, kvh, j);
+                        long vj = KeyRow(b, kvh, j);
                         for (int c = 0; c < d; c++) acc[c] += w * TKV.Read(V, vj + c);
                     }
                 }
@@ -110,7 +111,6 @@ internal sealed unsafe class ReferenceBackend : AttentionBackend
                     sum > 0 ? (float)(max + Math.Log(sum)) : float.NegativeInfinity;
         }
 
-        private long KeyRow(int b, int kvh, int j) => Geometry.Keys.Row(b, kvh, j);
 
         private double Score(long qi, long kj, int d)
         {
