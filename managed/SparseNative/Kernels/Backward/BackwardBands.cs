@@ -73,6 +73,30 @@ internal sealed class BackwardBands : IDisposable
         BandCount = bands;
     }
 
+    /// <summary>
+    /// Rents the item ids <c>0 … count − 1</c> by decreasing <paramref name="cost"/> (ties in index order), so that threads
+    /// taking items from a shared counter finish together. Return the array to the shared pool.
+    /// </summary>
+    public static int[] RentByDecreasingCost(int count, Func<int, long> cost)
+    {
+        var order = ArrayPool<int>.Shared.Rent(count);
+        var keys = ArrayPool<long>.Shared.Rent(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                keys[i] = -(cost(i) << 32) + i;
+                order[i] = i;
+            }
+            Array.Sort(keys, order, 0, count);
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(keys);
+        }
+        return order;
+    }
+
     public void Dispose()
     {
         ArrayPool<long>.Shared.Return(SlotStart);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using SparseNative.Kernels.Isa;
 
@@ -24,29 +23,17 @@ internal readonly unsafe struct KeyBlockPass<TIsa, TVec>(BackwardJob job, Backwa
     public int[] RentOrderByCost(out int count)
     {
         var f = job.Forward;
-        int kbs = f.Geometry.KeyBlocks;
-        count = (band.EndHead - band.FirstHead) * kbs;
-        var order = ArrayPool<int>.Shared.Rent(count);
-        var cost = ArrayPool<long>.Shared.Rent(count);
-        try
+        var b = band;
+        int kbs = f.Geometry.KeyBlocks, heads = f.Geometry.Shape.KeyValueHeads;
+        count = (b.EndHead - b.FirstHead) * kbs;
+        return BackwardBands.RentByDecreasingCost(count, i =>
         {
-            for (int i = 0; i < count; i++)
-            {
-                int bkv = band.FirstHead + i / kbs, kb = i % kbs;
-                var (from, to) = band.QueryBlockRange(bkv);
-                long c = 0;
-                int kvh = bkv % f.Geometry.Shape.KeyValueHeads;
-                for (int h = kvh * band.Group; h < (kvh + 1) * band.Group; h++) c += InRange(f.Layout.Column(f.Layout.ListForHead(h), kb), from, to).Length;
-                cost[i] = -(c << 32) + i;
-                order[i] = i;
-            }
-            Array.Sort(cost, order, 0, count);
-        }
-        finally
-        {
-            ArrayPool<long>.Shared.Return(cost);
-        }
-        return order;
+            int bkv = b.FirstHead + i / kbs, kb = i % kbs, kvh = bkv % heads;
+            var (from, to) = b.QueryBlockRange(bkv);
+            long c = 0;
+            for (int h = kvh * b.Group; h < (kvh + 1) * b.Group; h++) c += InRange(f.Layout.Column(f.Layout.ListForHead(h), kb), from, to).Length;
+            return c;
+        });
     }
 
     public void Process(int item, float* scratch) => Compute(job, band, item, scratch);

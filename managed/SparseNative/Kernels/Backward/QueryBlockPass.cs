@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using SparseNative.Kernels.Isa;
 
@@ -21,25 +20,14 @@ internal readonly unsafe struct QueryBlockPass<TIsa, TVec>(BackwardJob job, Back
     public int[] RentOrderByCost(out int count)
     {
         var layout = job.Forward.Layout;
-        int group = band.Group;
-        count = (band.EndUnit - band.FirstUnit) * group;
-        var order = ArrayPool<int>.Shared.Rent(count);
-        var cost = ArrayPool<long>.Shared.Rent(count);
-        try
+        var b = band;
+        int group = b.Group, heads = job.Forward.Geometry.Shape.KeyValueHeads;
+        count = (b.EndUnit - b.FirstUnit) * group;
+        return BackwardBands.RentByDecreasingCost(count, i =>
         {
-            for (int i = 0; i < count; i++)
-            {
-                int u = band.FirstUnit + i / group, kvh = u / band.QueryBlocks % job.Forward.Geometry.Shape.KeyValueHeads;
-                cost[i] = -((long)layout.Row(layout.ListForHead(kvh * group + i % group), u % band.QueryBlocks).Length << 32) + i;
-                order[i] = i;
-            }
-            Array.Sort(cost, order, 0, count);
-        }
-        finally
-        {
-            ArrayPool<long>.Shared.Return(cost);
-        }
-        return order;
+            int u = b.FirstUnit + i / group, kvh = u / b.QueryBlocks % heads;
+            return layout.Row(layout.ListForHead(kvh * group + i % group), u % b.QueryBlocks).Length;
+        });
     }
 
     public void Process(int item, float* scratch) => Compute(job, band, item, scratch);
