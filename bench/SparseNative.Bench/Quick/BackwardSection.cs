@@ -75,9 +75,12 @@ internal static class BackwardSection
         {
             try
             {
-                buffers.Forward(data, probe, backend, 1);
+                // A backend too slow for this size (the float64 reference) is not probed at all: its forward alone could take minutes.
                 if (BackendCatalog.SkipReason(backend, FlopsPerPairPerDim * data.Shape.HeadDim * probe.Pairs) is null)
+                {
+                    buffers.Forward(data, probe, backend, 1);
                     buffers.Backward(data, probe, backend, 1);
+                }
                 result.Add(backend);
             }
             catch (BackendUnavailableException e)
