@@ -29,6 +29,14 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
 else()
   set(SN_HAVE_X86_VARIANTS OFF)
 endif()
+# The AVX512_BF16 variant (vdpbf16ps) is built by gcc only: clang 16 crashes compiling sn_kernel.c with
+# -mavx512bf16 (segmentation fault in the compiler), so the sanitizer and fuzz builds, which use clang, leave it out
+# and their dispatcher tops out at the AVX-512 variant.
+if(SN_HAVE_X86_VARIANTS AND CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  set(SN_HAVE_AVX512BF16_VARIANT ON)
+else()
+  set(SN_HAVE_AVX512BF16_VARIANT OFF)
+endif()
 
 if(UNIX)
   set(SN_MATH_LIBRARY m)
@@ -41,7 +49,8 @@ endif()
 # Applies the shared settings to one target.
 function(sn_configure_target target)
   target_compile_options(${target} PRIVATE ${SN_COMMON_FLAGS} ${SN_WARNING_FLAGS})
-  target_compile_definitions(${target} PRIVATE SN_BUILDING_LIBRARY $<$<BOOL:${SN_HAVE_X86_VARIANTS}>:SN_HAVE_X86_VARIANTS>)
+  target_compile_definitions(${target} PRIVATE SN_BUILDING_LIBRARY $<$<BOOL:${SN_HAVE_X86_VARIANTS}>:SN_HAVE_X86_VARIANTS>
+                             $<$<BOOL:${SN_HAVE_AVX512BF16_VARIANT}>:SN_HAVE_AVX512BF16_VARIANT>)
   target_include_directories(${target} PRIVATE
     "${PROJECT_SOURCE_DIR}/native/include"
     "${PROJECT_SOURCE_DIR}/native/src"

@@ -33,8 +33,10 @@ static pthread_once_t sn_info_once = PTHREAD_ONCE_INIT;
 
 static void sn_make_info(void)
 {
-#if defined(SN_HAVE_X86_VARIANTS)
+#if defined(SN_HAVE_AVX512BF16_VARIANT)
     const char* kernels = "avx512bf16,avx512,avx2,generic";
+#elif defined(SN_HAVE_X86_VARIANTS)
+    const char* kernels = "avx512,avx2,generic";
 #else
     const char* kernels = "generic";
 #endif

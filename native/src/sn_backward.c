@@ -16,8 +16,10 @@
 static const sn_backward_kernel* sn_select_backward_kernel(void)
 {
     const char* name = sn_select_kernel()->name;
-#if defined(SN_HAVE_X86_VARIANTS)
+#if defined(SN_HAVE_AVX512BF16_VARIANT)
     if (strcmp(name, sn_backward_kernel_avx512bf16.name) == 0) return &sn_backward_kernel_avx512bf16;
+#endif
+#if defined(SN_HAVE_X86_VARIANTS)
     if (strcmp(name, sn_backward_kernel_avx512.name) == 0) return &sn_backward_kernel_avx512;
     if (strcmp(name, sn_backward_kernel_avx2.name) == 0) return &sn_backward_kernel_avx2;
 #endif

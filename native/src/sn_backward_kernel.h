@@ -44,6 +44,8 @@ extern const sn_backward_kernel sn_backward_kernel_generic;
 #if defined(SN_HAVE_X86_VARIANTS)
 extern const sn_backward_kernel sn_backward_kernel_avx2;
 extern const sn_backward_kernel sn_backward_kernel_avx512;
+#endif
+#if defined(SN_HAVE_AVX512BF16_VARIANT)
 extern const sn_backward_kernel sn_backward_kernel_avx512bf16;
 #endif
 

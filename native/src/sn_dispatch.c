@@ -13,6 +13,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "sn_kernel.h"
 
@@ -20,6 +23,14 @@ static const sn_kernel* sn_selected;
 static pthread_once_t sn_select_once = PTHREAD_ONCE_INIT;
 
 #if defined(SN_HAVE_X86_VARIANTS)
+/* F16C from CPUID leaf 1 (ECX bit 29): clang 16's __builtin_cpu_supports does not know "f16c". F16C works wherever
+ * AVX does (the same register state), which the callers' AVX2/AVX-512 checks establish. */
+static int sn_cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+
 /* __builtin_cpu_supports also checks that the OS saves the wider registers (XGETBV), so a CPU with
  * AVX-512 under an OS or hypervisor that disables it is correctly reported as not supporting it. */
 static int sn_cpu_has_avx512(void)
@@ -27,20 +38,22 @@ static int sn_cpu_has_avx512(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
-
-/* AVX512_BF16 (vdpbf16ps), on top of the AVX-512 variant's set. */
-static int sn_cpu_has_avx512bf16(void)
-{
-    return sn_cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && sn_cpu_has_f16c();
 }
 
 /* F16C (float16 rows) comes with every AVX2 CPU in practice; it is checked all the same. */
 static int sn_cpu_has_avx2(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && sn_cpu_has_f16c();
+}
+#endif
+
+#if defined(SN_HAVE_AVX512BF16_VARIANT)
+/* AVX512_BF16 (vdpbf16ps), on top of the AVX-512 variant's set. */
+static int sn_cpu_has_avx512bf16(void)
+{
+    return sn_cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
 }
 #endif
 
@@ -50,9 +63,11 @@ static void sn_select(void)
     const sn_kernel* candidates[4];
     int supported[4];
     int count = 0;
-#if defined(SN_HAVE_X86_VARIANTS)
+#if defined(SN_HAVE_AVX512BF16_VARIANT)
     candidates[count] = &sn_kernel_avx512bf16;
     supported[count++] = sn_cpu_has_avx512bf16();
+#endif
+#if defined(SN_HAVE_X86_VARIANTS)
     candidates[count] = &sn_kernel_avx512;
     supported[count++] = sn_cpu_has_avx512();
     candidates[count] = &sn_kernel_avx2;

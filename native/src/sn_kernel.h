@@ -25,6 +25,8 @@ extern const sn_kernel sn_kernel_generic;
 #if defined(SN_HAVE_X86_VARIANTS)
 extern const sn_kernel sn_kernel_avx2;
 extern const sn_kernel sn_kernel_avx512;
+#endif
+#if defined(SN_HAVE_AVX512BF16_VARIANT)
 extern const sn_kernel sn_kernel_avx512bf16;
 #endif
 
